@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenderhall.core.middleware.RequestContextMiddleware",
+    "tenderhall.web.middleware.DomainErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "tenderhall.urls"
@@ -107,7 +109,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "tenderhall.sqlite3",
+            "NAME": str(DATA_DIR / "tenderhall.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -141,7 +143,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "files"
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
@@ -171,7 +173,9 @@ EMAIL_BACKEND = os.environ.get("TENDERHALL_EMAIL_BACKEND", "django.core.mail.bac
 EMAIL_FILE_PATH = DATA_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("TENDERHALL_FROM_EMAIL", "noreply@tenderhall.localhost")
 # SMS and voice go through a pluggable backend; the embedded one keeps them in the outbox only.
-TENDERHALL_SMS_BACKEND = os.environ.get("TENDERHALL_SMS_BACKEND", "tenderhall.core.notifications.OutboxOnlyBackend")
+TENDERHALL_SMS_BACKEND = os.environ.get(
+    "TENDERHALL_SMS_BACKEND", "tenderhall.core.notifications.OutboxOnlyBackend"
+)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

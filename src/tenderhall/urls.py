@@ -1,3 +1,13 @@
-from django.urls import path
+from django.contrib import admin
+from django.urls import include, path
 
-urlpatterns: list = []
+from tenderhall.api import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("tenderhall.accounts.urls")),
+    path("", include("tenderhall.core.urls")),
+    path("", include("tenderhall.web.urls")),
+    path("django-admin/", admin.site.urls),
+]

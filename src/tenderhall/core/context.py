@@ -15,7 +15,8 @@ class RequestContext:
 
 
 _current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "tenderhall_request_context", default=RequestContext()
+    "tenderhall_request_context",
+    default=RequestContext(),  # noqa: B039 (frozen, immutable)
 )
 
 

@@ -1,0 +1,70 @@
+"""One permission enum, ``"<app>:<object>:<action>"`` (DESIGN §3), and the role grants.
+
+Object-level scoping (a bidder sees only its own organization, and so on) is done by each app's
+access helpers (``organization_for_user`` ...), which fetch and authorize in one call and answer
+"not found" rather than "forbidden" so that nobody learns what exists.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from tenderhall.core.errors import NotAuthenticated, PermissionDenied
+
+
+class Permission(StrEnum):
+    ORGANIZATION_VIEW = "accounts:organization:view"
+    ORGANIZATION_VIEW_ALL = "accounts:organization:view_all"
+    ORGANIZATION_CREATE = "accounts:organization:create"
+    USER_VIEW_ALL = "accounts:user:view_all"
+    USER_CREATE = "accounts:user:create"
+    CERTIFICATE_REGISTER = "accounts:certificate:register"
+    CERTIFICATE_REGISTER_OWN = "accounts:certificate:register_own"
+    TRUSTED_CA_MANAGE = "accounts:trusted_ca:manage"
+    AUDIT_VIEW = "core:audit:view"
+    CALENDAR_EDIT = "core:calendar:edit"
+    NOTIFICATION_VIEW_OWN = "core:notification:view_own"
+
+
+# Role values match accounts.models.Role (core may not import accounts: DESIGN §2 layers).
+_EVERYONE = frozenset({Permission.ORGANIZATION_VIEW, Permission.NOTIFICATION_VIEW_OWN})
+_READ_ALL = frozenset({Permission.ORGANIZATION_VIEW_ALL, Permission.USER_VIEW_ALL, Permission.AUDIT_VIEW})
+
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "staff": _EVERYONE
+    | _READ_ALL
+    | {
+        Permission.ORGANIZATION_CREATE,
+        Permission.USER_CREATE,
+        Permission.CERTIFICATE_REGISTER,
+        Permission.TRUSTED_CA_MANAGE,
+        Permission.CALENDAR_EDIT,
+    },
+    # Supervisors read everything and change nothing but their own records (DESIGN §3).
+    "supervisor": _EVERYONE | _READ_ALL,
+    "auditor": _EVERYONE | _READ_ALL,
+    "operator": _EVERYONE | {Permission.AUDIT_VIEW},
+    "agent": _EVERYONE | {Permission.CERTIFICATE_REGISTER_OWN},
+    "tenderer": _EVERYONE | {Permission.CERTIFICATE_REGISTER_OWN},
+    "bidder": _EVERYONE | {Permission.CERTIFICATE_REGISTER_OWN},
+    "expert": _EVERYONE,
+}
+
+
+def permissions_of(user: Any) -> frozenset[Permission]:
+    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return frozenset()
+    return ROLE_PERMISSIONS.get(getattr(user, "role", ""), frozenset())
+
+
+def has_permission(user: Any, permission: Permission) -> bool:
+    return permission in permissions_of(user)
+
+
+def require(user: Any, permission: Permission) -> None:
+    """Raise the right problem: 401 for nobody, 403 for a signed-in user lacking the grant."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotAuthenticated()
+    if not has_permission(user, permission):
+        raise PermissionDenied(str(permission))
