@@ -17,18 +17,23 @@ def parse_yuan(value: str | int | Decimal, *, field: str = "amount") -> Decimal:
         amount = Decimal(str(value).strip().replace(",", ""))
     except InvalidOperation:
         amount = Decimal("NaN")
-    if not amount.is_finite():
+    try:
+        # quantize raises InvalidOperation past the context precision (28 digits): bad input, not a 500
+        cents = amount.quantize(CENT) if amount.is_finite() else None
+    except InvalidOperation:
+        cents = None
+    if cents is None:
         raise ValidationFailed(
             "money_invalid", f"金额格式不正确：{value}", f"not an amount: {value}", fields={field: str(value)}
         )
-    if amount != amount.quantize(CENT):
+    if amount != cents:
         raise ValidationFailed(
             "money_precision",
             f"金额最多两位小数：{value}",
             f"amounts have at most 2 decimal places: {value}",
             fields={field: str(value)},
         )
-    return amount.quantize(CENT)
+    return cents
 
 
 def round_yuan(amount: Decimal) -> Decimal:

@@ -375,6 +375,11 @@ def verify_log(public_key: Ed25519PublicKey | None = None) -> VerifyResult:
             expected, f"signed tree head of size {next_head[0]} exists but only {expected} events are stored"
         )
     head = LogHead.objects.filter(pk=1).first()
-    if head is not None and head.size != expected:
-        return bad(expected, f"log head says {head.size} events but {expected} are stored")
+    head_size = head.size if head is not None else 0
+    if head_size != expected:
+        # More rows than the head knows: the first extra row is the bad one; fewer: the first missing.
+        return bad(min(head_size, expected), f"log head says {head_size} events but {expected} are stored")
+    if last_good_head != expected:
+        # Every append signs a tree head covering it; rows past the last one were not appended by us.
+        return bad(last_good_head, f"events from #{last_good_head} on are not covered by a signed tree head")
     return VerifyResult(True, expected, checked)

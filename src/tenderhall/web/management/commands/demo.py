@@ -69,7 +69,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if User.objects.exists():
             if options["if_empty"]:
-                self.stdout.write("demo: data exists, nothing to do")
+                demo_users = list(User.objects.filter(username__in=[u[0] for u in USERS]).order_by("pk"))
+                self.stdout.write("demo: data exists, nothing to do.")
+                if demo_users:
+                    self.stdout.write(f"demo logins (password {DEMO_PASSWORD}):")
+                    for user in demo_users:
+                        self.stdout.write(f"  {user.username:<11} {user.role}")
                 return
             raise CommandError(
                 "the platform already has users; `tenderhall demo` fills an empty data dir only"
