@@ -69,7 +69,7 @@ def _clean_uscc(raw: str) -> str:
             f"统一社会信用代码无效：{problem[0]}",
             f"invalid unified social credit code: {problem[1]}",
             article="GB 32100-2015",
-            fields={"uscc": raw},
+            fields={"uscc": ""},
         )
     return code
 
@@ -84,14 +84,14 @@ def _create_organization(*, name: str, uscc: str, kind: str, region: str, contac
             "organization_kind_invalid",
             f"机构类型无效：{kind}",
             f"unknown kind: {kind}",
-            fields={"kind": kind},
+            fields={"kind": ""},
         )
     if Organization.objects.filter(uscc=code).exists():
         raise Conflict(
             "uscc_taken",
             f"统一社会信用代码 {code} 已登记",
             f"an organization with code {code} is already registered",
-            fields={"uscc": code},
+            fields={"uscc": ""},
         )
     org = Organization(
         name=name[:200],
@@ -138,7 +138,7 @@ def _create_user(
         )
     if role not in Role.values:
         raise ValidationFailed(
-            "role_invalid", f"角色无效：{role}", f"unknown role: {role}", fields={"role": role}
+            "role_invalid", f"角色无效：{role}", f"unknown role: {role}", fields={"role": ""}
         )
     allowed = ROLE_ORGANIZATION_KINDS[role]
     if allowed is not None and (organization is None or organization.kind not in allowed):
@@ -147,14 +147,14 @@ def _create_user(
             "role_organization_mismatch",
             f"角色“{Role(role).label}”须属于以下类型的机构：{kinds}",
             f"role {role} must belong to an organization of kind {', '.join(sorted(allowed))}",
-            fields={"organization": str(getattr(organization, "pk", ""))},
+            fields={"organization": ""},
         )
     if User.objects.filter(username=username).exists():
         raise Conflict(
             "username_taken",
             f"用户名 {username} 已被使用",
             f"username {username} is taken",
-            fields={"username": username},
+            fields={"username": ""},
         )
     user = User(
         username=username[:150],
@@ -173,7 +173,7 @@ def _create_user(
             "password_too_weak",
             f"密码不符合要求：{joined}",
             f"password rejected: {joined}",
-            fields={"password": joined},
+            fields={"password": ""},
         ) from exc
     user.set_password(password)
     user.full_clean(exclude=["password"])
@@ -305,8 +305,8 @@ def _check_totp(user: User, code: str) -> bool:
         moment = now + dt.timedelta(seconds=30 * offset)
         step = int(moment.timestamp()) // 30
         if step > user.totp_last_step and secrets.compare_digest(totp.at(moment), code.strip()):
-            User.objects.filter(pk=user.pk).update(totp_last_step=step)  # a code works once
-            return True
+            # A code works once, even when two sign-ins race with it: only one of them moves the step.
+            return User.objects.filter(pk=user.pk, totp_last_step__lt=step).update(totp_last_step=step) == 1
     return False
 
 
@@ -460,14 +460,16 @@ def trusted_ca_update_crl(*, acting_user: User | None, ca: TrustedCA, crl_pem: s
     return revoked
 
 
-@transaction.atomic
 def certificate_register(
     *, acting_user: User | None, organization: Organization, certificate_pem: str, holder: User | None = None
 ) -> Certificate:
     """Register a CA-issued certificate to an organization (and optionally the person holding it).
 
     The chain, validity and revocation are checked against the trusted roots; the subject's
-    organizationIdentifier must be the organization's 统一社会信用代码."""
+    organizationIdentifier must be the organization's 统一社会信用代码.
+
+    The chain is checked before the registering transaction opens, so that the record of a
+    refused certificate (log_refusal) is not rolled back with it."""
     if acting_user is not None and not has_permission(acting_user, Permission.CERTIFICATE_REGISTER):
         require(acting_user, Permission.CERTIFICATE_REGISTER_OWN)
         if acting_user.organization_id != organization.pk:
@@ -489,50 +491,51 @@ def certificate_register(
             data={"reason": exc.code, "fingerprint_sha256": certs.fingerprint_sha256(cert)},
         )
         raise
-    if certs.subject_uscc(cert) != organization.uscc:
-        raise ValidationFailed(
-            "certificate_wrong_organization",
-            f"证书主体的统一社会信用代码（{certs.subject_uscc(cert) or '无'}）与机构 {organization.uscc} 不符",
-            f"the certificate's organization identifier ({certs.subject_uscc(cert) or 'none'}) is not {organization.uscc}",
+    with transaction.atomic():
+        if certs.subject_uscc(cert) != organization.uscc:
+            raise ValidationFailed(
+                "certificate_wrong_organization",
+                f"证书主体的统一社会信用代码（{certs.subject_uscc(cert) or '无'}）与机构 {organization.uscc} 不符",
+                f"the certificate's organization identifier ({certs.subject_uscc(cert) or 'none'}) is not {organization.uscc}",
+            )
+        if holder is not None and holder.organization_id != organization.pk:
+            raise ValidationFailed(
+                "holder_wrong_organization",
+                "持有人不属于该机构",
+                "the holder does not belong to this organization",
+            )
+        fingerprint = certs.fingerprint_sha256(cert)
+        if Certificate.objects.filter(fingerprint_sha256=fingerprint).exists():
+            raise Conflict("certificate_exists", "该证书已登记", "this certificate is already registered")
+        record = Certificate.objects.create(
+            organization=organization,
+            holder=holder,
+            issuer_ca=_anchor_record(anchor),
+            usage=usage,
+            certificate_pem=certificate_pem if isinstance(certificate_pem, str) else certificate_pem.decode(),
+            fingerprint_sha256=fingerprint,
+            serial_number=certs.serial_hex(cert),
+            subject=certs.subject_text(cert.subject)[:500],
+            key_algorithm=algorithm,
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            registered_at=clock.now(),
         )
-    if holder is not None and holder.organization_id != organization.pk:
-        raise ValidationFailed(
-            "holder_wrong_organization",
-            "持有人不属于该机构",
-            "the holder does not belong to this organization",
+        log_append(
+            action=AccountsAction.CERTIFICATE_REGISTERED,
+            actor=acting_user,
+            obj=record,
+            org_uscc=organization.uscc,
+            data={
+                "usage": usage,
+                "algorithm": algorithm,
+                "serial": record.serial_number,
+                "fingerprint_sha256": fingerprint,
+                "holder": holder.username if holder else "",
+                "issuer": record.issuer_ca.name,
+            },
         )
-    fingerprint = certs.fingerprint_sha256(cert)
-    if Certificate.objects.filter(fingerprint_sha256=fingerprint).exists():
-        raise Conflict("certificate_exists", "该证书已登记", "this certificate is already registered")
-    record = Certificate.objects.create(
-        organization=organization,
-        holder=holder,
-        issuer_ca=_anchor_record(anchor),
-        usage=usage,
-        certificate_pem=certificate_pem if isinstance(certificate_pem, str) else certificate_pem.decode(),
-        fingerprint_sha256=fingerprint,
-        serial_number=certs.serial_hex(cert),
-        subject=certs.subject_text(cert.subject)[:500],
-        key_algorithm=algorithm,
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
-        registered_at=clock.now(),
-    )
-    log_append(
-        action=AccountsAction.CERTIFICATE_REGISTERED,
-        actor=acting_user,
-        obj=record,
-        org_uscc=organization.uscc,
-        data={
-            "usage": usage,
-            "algorithm": algorithm,
-            "serial": record.serial_number,
-            "fingerprint_sha256": fingerprint,
-            "holder": holder.username if holder else "",
-            "issuer": record.issuer_ca.name,
-        },
-    )
-    return record
+        return record
 
 
 @transaction.atomic

@@ -9,6 +9,8 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,10 +24,24 @@ BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def _form_error(form: Any, error: DomainError) -> None:
-    form.add_error(None, error.message)
-    for field, message in error.fields.items():
-        if field in form.fields and field != "password":
-            form.add_error(field, message)
+    """Show a refusal on the field it concerns, or above the form."""
+    placed = False
+    for field in error.fields:
+        if field in form.fields:
+            form.add_error(field, error.field_message(field))
+            placed = True
+    if not placed:
+        form.add_error(None, error.message)
+
+
+def _next_url(request: HttpRequest) -> str:
+    """Where to go after signing in: ``?next=`` when it stays on this site (no open redirect)."""
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("web:home")
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -43,7 +59,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             _form_error(password_form, error)
         else:
             login(request, user, backend=BACKEND)
-            return redirect(request.GET.get("next") or "web:home")
+            return redirect(_next_url(request))
     elif request.method == "POST" and tab == "challenge" and challenge_form.is_valid():
         issued = services.login_challenge_issue(username=challenge_form.cleaned_data["username"])
         challenge = challenge_text(issued.nonce, issued.username)
@@ -67,7 +83,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
                 challenge = ""
             else:
                 login(request, user, backend=BACKEND)
-                return redirect(request.GET.get("next") or "web:home")
+                return redirect(_next_url(request))
     return render(
         request,
         "accounts/login.html",

@@ -30,6 +30,12 @@ def stored_calendar() -> HolidayCalendar:
 
 
 def calendar_year(year: int) -> list[CalendarDay]:
+    if not dt.MINYEAR <= year <= dt.MAXYEAR:  # bad input is a refusal, never a 500
+        raise ValidationFailed(
+            "year_invalid",
+            f"年份无效：{year}（应在 {dt.MINYEAR} 至 {dt.MAXYEAR} 之间）",
+            f"invalid year {year} (must be {dt.MINYEAR} to {dt.MAXYEAR})",
+        )
     return list(CalendarDay.objects.filter(date__year=year).order_by("date"))
 
 
@@ -48,14 +54,14 @@ def _check_day(day: dt.date, kind: str) -> None:
             "calendar_kind_invalid",
             f"日期类型无效：{kind}",
             f"unknown day kind: {kind}",
-            fields={"kind": kind},
+            fields={"kind": ""},
         )
     if kind == CalendarDayKind.WORKDAY and day.weekday() < 5:
         raise ValidationFailed(
             "calendar_workday_not_weekend",
             f"{day} 本就是工作日，调休上班日只能是周六或周日",
             f"{day} is already a working day; a make-up working day must be a Saturday or Sunday",
-            fields={"date": day.isoformat()},
+            fields={"date": ""},
         )
 
 

@@ -45,6 +45,10 @@ class DomainError(Exception):
         suffix = f"（{self.article}）" if self.article else ""
         return f"{self.message_zh}{suffix} / {self.message_en}"
 
+    def field_message(self, name: str) -> str:
+        """``fields`` maps a field to its own message; an empty one means this error's message."""
+        return self.fields.get(name) or self.message
+
     def as_problem(self, instance: str = "") -> dict[str, Any]:
         problem: dict[str, Any] = {
             "type": PROBLEM_TYPE_BASE + self.code,
@@ -58,7 +62,7 @@ class DomainError(Exception):
         if self.article:
             problem["article"] = self.article
         if self.fields:
-            problem["errors"] = [{"field": name, "message": msg} for name, msg in self.fields.items()]
+            problem["errors"] = [{"field": name, "message": self.field_message(name)} for name in self.fields]
         if instance:
             problem["instance"] = instance
         problem.update(self.extra)

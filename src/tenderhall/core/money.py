@@ -24,14 +24,14 @@ def parse_yuan(value: str | int | Decimal, *, field: str = "amount") -> Decimal:
         cents = None
     if cents is None:
         raise ValidationFailed(
-            "money_invalid", f"金额格式不正确：{value}", f"not an amount: {value}", fields={field: str(value)}
+            "money_invalid", f"金额格式不正确：{value}", f"not an amount: {value}", fields={field: ""}
         )
     if amount != cents:
         raise ValidationFailed(
             "money_precision",
             f"金额最多两位小数：{value}",
             f"amounts have at most 2 decimal places: {value}",
-            fields={field: str(value)},
+            fields={field: ""},
         )
     return cents
 

@@ -218,7 +218,7 @@ class CaStore:
                 "ca_name_invalid",
                 "测试 CA 名称只能包含字母、数字、点、下划线和连字符（最多 64 个字符）",
                 "A test CA name may hold only letters, digits, '.', '_' and '-' (at most 64 characters)",
-                fields={"name": "invalid"},
+                fields={"name": ""},
             )
         return self.root / name
 
