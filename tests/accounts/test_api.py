@@ -180,7 +180,7 @@ def test_certificate_login_refusals(api, pki: Pki, staff, bidder, other_bidder, 
     settings.TENDERHALL_LOGIN_MAX_FAILURES = 50  # six refusals in a row, none of them throttled
     # a signature over another text
     other_text = certs.challenge_text("C" * 32, bidder.username)
-    problem(certificate_login(api, bidder.username, bidder_cert, text=other_text), 400, "signature_invalid")
+    problem(certificate_login(api, bidder.username, bidder_cert, text=other_text), 401, "signature_invalid")
 
     # another organization's certificate
     theirs = pki.issue_for(other_bidder)
@@ -188,7 +188,7 @@ def test_certificate_login_refusals(api, pki: Pki, staff, bidder, other_bidder, 
     problem(certificate_login(api, bidder.username, theirs), 401, "certificate_not_registered")
 
     # a certificate that is not one
-    problem(certificate_login(api, bidder.username, bidder_cert, pem="garbage"), 400, "cert_malformed")
+    problem(certificate_login(api, bidder.username, bidder_cert, pem="garbage"), 401, "cert_malformed")
 
     # a replayed nonce
     nonce, challenge = get_challenge(api, bidder.username)
@@ -209,7 +209,7 @@ def test_certificate_login_refusals(api, pki: Pki, staff, bidder, other_bidder, 
 
     # a revoked certificate
     pki.revoke(bidder_cert, acting_user=staff)
-    refused = problem(certificate_login(api, bidder.username, bidder_cert), 400, "cert_revoked")
+    refused = problem(certificate_login(api, bidder.username, bidder_cert), 401, "cert_revoked")
     assert certs.serial_hex(bidder_cert.certificate) in refused["message_en"]
 
     reasons = [
@@ -370,3 +370,45 @@ def test_role_is_not_taken_from_the_client(api, bidder):
         api, "/api/v1/auth/password", {"username": bidder.username, "password": PASSWORD, "role": Role.STAFF}
     )
     assert response.json()["user"]["role"] == "bidder"
+
+
+def test_logout_revokes_the_bearer_token_only(bidder):
+    from tenderhall.accounts.services import api_token_issue
+
+    client = Client()
+    mine, _ = api_token_issue(user=bidder)
+    other, _ = api_token_issue(user=bidder)
+    assert client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {mine}").status_code == 200
+    assert client.post("/api/v1/auth/logout", HTTP_AUTHORIZATION=f"Bearer {mine}").status_code == 204
+    assert client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {mine}").status_code == 401
+    assert client.get("/api/v1/auth/me", HTTP_AUTHORIZATION=f"Bearer {other}").status_code == 200
+
+
+def test_unknown_api_paths_and_methods_are_problem_json(db):
+    client = Client()
+    missing = client.get("/api/v1/no/such/thing")
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/problem+json"
+    assert missing.json()["code"] == "no_such_endpoint"
+    wrong = client.delete("/api/v1/log/sth")
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+
+
+def test_challenges_are_limited_per_address(db):
+    client = Client(REMOTE_ADDR="198.51.100.9")
+    for _ in range(30):
+        assert (
+            client.post(
+                "/api/v1/auth/challenge", {"username": "x"}, content_type="application/json"
+            ).status_code
+            == 200
+        )
+    refused = client.post("/api/v1/auth/challenge", {"username": "x"}, content_type="application/json")
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "challenge_throttled"
+    other = Client(REMOTE_ADDR="198.51.100.10")
+    assert (
+        other.post("/api/v1/auth/challenge", {"username": "x"}, content_type="application/json").status_code
+        == 200
+    )

@@ -364,6 +364,32 @@ def test_throttling_after_max_failures_then_the_window_passes(bidder, other_bidd
     assert services.login_with_password(username=bidder.username, password=PASSWORD) == bidder
 
 
+def test_a_stranger_elsewhere_cannot_lock_an_account_with_a_few_failures(bidder, settings, t0):
+    settings.TENDERHALL_LOGIN_MAX_FAILURES = 2
+    with bind_request_context(RequestContext(source_ip="203.0.113.50")):
+        for _ in range(2):
+            with pytest.raises(services.LoginRefused):
+                services.login_with_password(username=bidder.username, password="Wrong-password-1")
+        with pytest.raises(services.LoginRefused) as caught:
+            services.login_with_password(username=bidder.username, password=PASSWORD)
+        assert caught.value.code == "login_throttled"  # that address, that account: locked
+    with bind_request_context(RequestContext(source_ip="198.51.100.70")):
+        assert services.login_with_password(username=bidder.username, password=PASSWORD) == bidder
+    # failures spread over many addresses lock the account at four times the allowance
+    for n in range(2 * 4 - 2):
+        with (
+            bind_request_context(RequestContext(source_ip=f"192.0.2.{n}")),
+            pytest.raises(services.LoginRefused),
+        ):
+            services.login_with_password(username=bidder.username, password="Wrong-password-1")
+    with (
+        bind_request_context(RequestContext(source_ip="198.51.100.71")),
+        pytest.raises(services.LoginRefused) as caught,
+    ):
+        services.login_with_password(username=bidder.username, password=PASSWORD)
+    assert caught.value.code == "login_throttled"
+
+
 def test_throttling_by_source_address(bidder, settings, t0):
     settings.TENDERHALL_LOGIN_MAX_FAILURES = 2
     with bind_request_context(RequestContext(source_ip="203.0.113.9")):
@@ -408,6 +434,11 @@ def test_totp_enrollment_checks_the_code_and_logs(bidder, t0):
     [event] = events(AccountsAction.TOTP_ENROLLED)
     assert event["actor"] == bidder.username
     assert secret not in LogEvent.objects.get(action=AccountsAction.TOTP_ENROLLED).payload
+    # a session alone cannot swap the second factor
+    other = services.totp_new_secret()
+    with pytest.raises(Conflict) as swapped:
+        services.user_enroll_totp(acting_user=bidder, secret=other, code=pyotp.TOTP(other).at(clock.now()))
+    assert swapped.value.code == "totp_already_enrolled"
 
 
 @pytest.mark.parametrize("secret", ["short", "not base32 at all!!", ""])

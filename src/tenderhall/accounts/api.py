@@ -10,6 +10,7 @@ from ninja import Router, Schema
 
 from tenderhall.accounts import selectors, services
 from tenderhall.accounts.models import Organization, User
+from tenderhall.core.permissions import Permission, require
 
 router = Router(tags=["accounts"])
 
@@ -101,6 +102,19 @@ def auth_password(request: HttpRequest, body: PasswordLoginIn) -> dict[str, Any]
     return _token(user)
 
 
+@router.post(
+    "/auth/logout", response={204: None}, summary="Sign out: revoke this bearer token or end the session"
+)
+def auth_logout(request: HttpRequest) -> None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        services.api_token_revoke(raw=header[7:].strip())
+    else:
+        from django.contrib.auth import logout
+
+        logout(request)
+
+
 @router.get("/auth/me", response=MeOut, summary="Who am I")
 def auth_me(request: HttpRequest) -> dict[str, Any]:
     return _me(_user(request))
@@ -165,6 +179,7 @@ def users_list(request: HttpRequest) -> list[User]:
 
 @router.post("/users", response={201: UserOut}, summary="Register a user (staff)")
 def users_create(request: HttpRequest, body: UserIn) -> User:
+    require(_user(request), Permission.USER_CREATE)  # before any lookup: the answer must not depend on the id
     data = body.dict()
     org_id = data.pop("organization_id")
     organization = selectors.organization_for_user(_user(request), org_id) if org_id is not None else None

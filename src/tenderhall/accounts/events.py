@@ -11,6 +11,7 @@ class AccountsAction(StrEnum):
     LOGIN_REFUSED = "accounts.login.refused"
     TOTP_ENROLLED = "accounts.totp.enrolled"
     API_TOKEN_ISSUED = "accounts.api_token.issued"
+    API_TOKEN_REVOKED = "accounts.api_token.revoked"
     TRUSTED_CA_ADDED = "accounts.trusted_ca.added"
     CRL_UPDATED = "accounts.trusted_ca.crl_updated"
     CERTIFICATE_REGISTERED = "accounts.certificate.registered"

@@ -120,6 +120,7 @@ class LoginChallenge(models.Model):
 
     nonce = models.CharField(max_length=64, unique=True)
     username = models.CharField(max_length=150)
+    source_ip = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

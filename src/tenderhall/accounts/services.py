@@ -50,6 +50,7 @@ ROLE_ORGANIZATION_KINDS: dict[str, set[str] | None] = {
 }
 
 CHALLENGE_SECONDS = 120
+CHALLENGES_PER_MINUTE = 30
 API_TOKEN_HOURS = 12
 
 
@@ -257,10 +258,13 @@ def _throttled(username: str, source_ip: str) -> bool:
     since = clock.now() - dt.timedelta(seconds=settings.TENDERHALL_LOGIN_WINDOW_SECONDS)
     failures = LoginAttempt.objects.filter(at__gte=since, succeeded=False)
     limit = settings.TENDERHALL_LOGIN_MAX_FAILURES
+    # One address guessing one account is stopped after `limit` failures. An account alone, or an
+    # address alone, gets 4x as many: a stranger elsewhere cannot lock a bidder out of an opening
+    # with a few bad passwords, and colleagues behind one office address do not lock each other out.
+    by_pair = failures.filter(username=username, source_ip=source_ip).count()
     by_user = failures.filter(username=username).count()
     by_ip = failures.filter(source_ip=source_ip).count() if source_ip else 0
-    # An address gets more tries than one account: several people may share an office's address.
-    return by_user >= limit or by_ip >= limit * 4
+    return by_pair >= limit or by_user >= limit * 4 or by_ip >= limit * 4
 
 
 def _refuse_login(
@@ -357,6 +361,13 @@ def user_enroll_totp(*, acting_user: User, secret: str, code: str) -> User:
     if not acting_user.is_authenticated:
         raise NotAuthenticated()
     user = User.objects.select_for_update().get(pk=acting_user.pk)
+    if user.has_totp:
+        # Replacing a second factor from a session alone would let a stolen session swap it.
+        raise Conflict(
+            "totp_already_enrolled",
+            "已启用动态验证码；如需更换，请联系交易中心工作人员重置",
+            "an authenticator is already enrolled; ask trading-centre staff to reset it",
+        )
     try:
         ok = len(secret) >= 16 and pyotp.TOTP(secret).verify(
             code.strip(), for_time=clock.now(), valid_window=1
@@ -541,12 +552,24 @@ def certificate_register(
 @transaction.atomic
 def login_challenge_issue(*, username: str) -> LoginChallenge:
     """A fresh nonce to sign. Issued whether or not the user exists (no account enumeration);
-    not logged — it changes nothing until it is used."""
+    not logged — it changes nothing until it is used — but limited per source address, so an
+    anonymous caller cannot fill the table."""
     now = clock.now()
+    source_ip = current_request_context().source_ip
     LoginChallenge.objects.filter(expires_at__lt=now - dt.timedelta(hours=1)).delete()
+    recent = LoginChallenge.objects.filter(source_ip=source_ip, created_at__gte=now - dt.timedelta(minutes=1))
+    if recent.count() >= CHALLENGES_PER_MINUTE:
+        error = LoginRefused(
+            "challenge_throttled",
+            "获取登录挑战过于频繁，请一分钟后再试",
+            "too many challenges from your address; try again in a minute",
+        )
+        error.status = 429
+        raise error
     return LoginChallenge.objects.create(
         nonce=secrets.token_hex(16),
         username=username[:150],
+        source_ip=source_ip,
         created_at=now,
         expires_at=now + dt.timedelta(seconds=CHALLENGE_SECONDS),
     )
@@ -588,7 +611,10 @@ def login_with_certificate(*, username: str, nonce: str, certificate_pem: str, s
             )
         _check_certificate_login(user, nonce, certificate_pem, signature)
     except DomainError as exc:
-        raise _refuse_login(username, exc.code, exc.message_zh, exc.message_en, status=exc.status) from exc
+        # Every failed sign-in is 401 whatever the cause (429 stays 429), as the password path does.
+        raise _refuse_login(
+            username, exc.code, exc.message_zh, exc.message_en, status=429 if exc.status == 429 else 401
+        ) from exc
     with transaction.atomic():
         _login_succeeded(user, "certificate")
     return user
@@ -656,6 +682,21 @@ def api_token_issue(*, user: User) -> tuple[str, ApiToken]:
             data={"expires_at": token.expires_at.isoformat()},
         )
     return raw, token
+
+
+@transaction.atomic
+def api_token_revoke(*, raw: str) -> None:
+    """Sign the bidder tool out: the token stops working at once."""
+    token = (
+        ApiToken.objects.select_for_update()
+        .filter(token_sha256=hashlib.sha256(raw.encode()).hexdigest())
+        .first()
+    )
+    if token is None or token.revoked_at is not None:
+        return
+    token.revoked_at = clock.now()
+    token.save(update_fields=["revoked_at"])
+    log_append(action=AccountsAction.API_TOKEN_REVOKED, actor=token.user, obj=token)
 
 
 def user_for_api_token(raw: str) -> User | None:

@@ -158,6 +158,11 @@ def organization_view(request: HttpRequest, pk: int) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     org = selectors.organization_for_user(user, pk)
     people = selectors.users_for_user(user).filter(organization=org)
+    can_register = has_permission(user, Permission.CERTIFICATE_REGISTER) or (
+        has_permission(user, Permission.CERTIFICATE_REGISTER_OWN) and user.organization_id == org.pk
+    )
+    if request.method == "POST" and not can_register:
+        require(user, Permission.CERTIFICATE_REGISTER)  # a 403 page, not a silent reload
     form = forms.CertificateForm(request.POST or None, holders=[(p.pk, p.username) for p in people])
     if request.method == "POST" and form.is_valid():
         holder_id = form.cleaned_data["holder"]
@@ -174,9 +179,6 @@ def organization_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("Certificate registered."))
             return redirect("accounts:organization", org.pk)
-    can_register = has_permission(user, Permission.CERTIFICATE_REGISTER) or (
-        has_permission(user, Permission.CERTIFICATE_REGISTER_OWN) and user.organization_id == org.pk
-    )
     return render(
         request,
         "accounts/organization.html",

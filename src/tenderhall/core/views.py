@@ -18,7 +18,7 @@ from tenderhall.core import calendar, keys, merkle, selectors, transparency
 from tenderhall.core.errors import DomainError, ValidationFailed
 from tenderhall.core.models import CalendarDayKind
 from tenderhall.core.notifications import notification_mark_read
-from tenderhall.core.permissions import Permission, has_permission
+from tenderhall.core.permissions import Permission, has_permission, require
 
 
 @login_required
@@ -92,6 +92,7 @@ def calendar_view(request: HttpRequest, year: int) -> HttpResponse:
     can_edit = has_permission(request.user, Permission.CALENDAR_EDIT)
     error = ""
     if request.method == "POST":
+        require(request.user, Permission.CALENDAR_EDIT)  # a refusal is a 403 page, not a silent reload
         try:
             day = dt.date.fromisoformat(request.POST.get("date", ""))
         except ValueError:

@@ -5,10 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 
-from tenderhall.core.errors import DomainError, NotAuthenticated
+from tenderhall.core.errors import PROBLEM_CONTENT_TYPE, DomainError, NotAuthenticated
+
+
+def _api_problem(request: HttpRequest, status: int) -> HttpResponse:
+    if status == 404:
+        error = DomainError(
+            "no_such_endpoint", "没有这个接口", f"no API endpoint at {request.path}", status=404
+        )
+    else:
+        error = DomainError(
+            "method_not_allowed",
+            f"该接口不支持 {request.method} 方法",
+            f"{request.method} is not allowed here",
+            status=405,
+        )
+    return JsonResponse(
+        error.as_problem(instance=request.path),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 class DomainErrorPageMiddleware:
@@ -16,7 +36,15 @@ class DomainErrorPageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code in (404, 405)
+            and response.get("Content-Type", "") != PROBLEM_CONTENT_TYPE
+        ):
+            # Unknown API paths and methods answer problem+json like every other API refusal.
+            return _api_problem(request, response.status_code)
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if request.path.startswith("/api/") or not isinstance(exception, DomainError):
