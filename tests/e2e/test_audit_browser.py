@@ -17,7 +17,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_auditor_sees_event_proof_verified(live_server: Any, page: Any) -> None:
     staff = UserFactory(role=Role.STAFF, username="e2e-staff")
     services.organization_register(
-        acting_user=staff, name="浏览器测试投标人有限公司", uscc="91440300708461136T", kind=OrganizationKind.BIDDER
+        acting_user=staff,
+        name="浏览器测试投标人有限公司",
+        uscc="91440300708461136T",
+        kind=OrganizationKind.BIDDER,
     )
     UserFactory(role=Role.AUDITOR, username="e2e-auditor")
 

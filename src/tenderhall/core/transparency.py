@@ -22,7 +22,7 @@ from django.db import models, transaction
 from tenderhall.core import clock, keys, merkle
 from tenderhall.core.canonical import canonical_json
 from tenderhall.core.context import current_request_context
-from tenderhall.core.errors import NotFound, ValidationFailed
+from tenderhall.core.errors import DomainError, NotFound, ValidationFailed
 from tenderhall.core.models import LogEvent, LogHead, SignedTreeHead
 
 EVENT_VERSION = 1
@@ -192,6 +192,17 @@ def verify_sth(sth: Mapping[str, Any], public_key: Ed25519PublicKey) -> bool:
     return True
 
 
+class LogInconsistent(DomainError):
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "log_inconsistent",
+            "透明日志的存储与日志头不一致，请运维人员运行 tenderhall audit verify",
+            "the stored log does not match its head; an operator should run `tenderhall audit verify`",
+        )
+
+
 class _TreeCache:
     """A per-process copy of the tree's levels, extended from committed rows on demand, so a proof
     at a million leaves costs a few lookups instead of a rehash. Checked against the log head on
@@ -201,16 +212,26 @@ class _TreeCache:
         self.tree = merkle.MerkleTree()
         self.lock = threading.Lock()
 
-    def synced(self) -> merkle.MerkleTree:
+    def synced(self, signed: SignedTreeHead | None = None) -> merkle.MerkleTree:
+        """The tree, up to date. Given the signed head a proof is for, a cache that already
+        reproduces that signed root is used as is: one query fewer per proof."""
         with self.lock:
+            if (
+                signed is not None
+                and self.tree.size >= signed.tree_size
+                and self.tree.root(signed.tree_size).hex() == signed.root_hash
+            ):
+                return self.tree
             head = LogHead.objects.filter(pk=1).first()
             size = head.size if head else 0
             if self.tree.size > size:
                 self.tree = merkle.MerkleTree()
             self._extend(size)
-            if size and self.tree.root(size).hex() != head.root_hash:  # type: ignore[union-attr]
+            if size and (self.tree.size != size or self.tree.root(size).hex() != head.root_hash):  # type: ignore[union-attr]
                 self.tree = merkle.MerkleTree()
                 self._extend(size)
+                if self.tree.size != size or self.tree.root(size).hex() != head.root_hash:  # type: ignore[union-attr]
+                    raise LogInconsistent()
             return self.tree
 
     def _extend(self, size: int) -> None:
@@ -243,7 +264,7 @@ def inclusion_proof_for(leaf_hash_hex: str, tree_size: int | None = None) -> dic
             f"事件 #{event.index} 不在大小为 {sth.tree_size} 的树中",
             f"event #{event.index} is not in the tree of size {sth.tree_size}",
         )
-    tree = _cache.synced()
+    tree = _cache.synced(sth)
     proof = tree.inclusion_proof(event.index, sth.tree_size)
     return {
         "leaf_index": event.index,
@@ -263,7 +284,7 @@ def consistency_proof_for(first: int, second: int | None = None) -> dict[str, An
             f"tree size {first} is invalid (must be between 0 and {new.tree_size})",
         )
     old = SignedTreeHead.objects.filter(tree_size=first).first() if first else None
-    tree = _cache.synced()
+    tree = _cache.synced(new)
     return {
         "first": first,
         "second": new.tree_size,
@@ -292,7 +313,7 @@ _COLUMN_FIELDS = (
 )
 
 
-def _iter_events(batch: int = 20_000) -> Iterator[tuple[int, str, str, str, str, str, str, str]]:
+def _iter_events(below: int, batch: int = 20_000) -> Iterator[tuple[int, str, str, str, str, str, str, str]]:
     last = -1
     fields = (
         "index",
@@ -305,7 +326,11 @@ def _iter_events(batch: int = 20_000) -> Iterator[tuple[int, str, str, str, str,
         "object_id",
     )
     while True:
-        rows = list(LogEvent.objects.filter(index__gt=last).order_by("index").values_list(*fields)[:batch])
+        rows = list(
+            LogEvent.objects.filter(index__gt=last, index__lt=below)
+            .order_by("index")
+            .values_list(*fields)[:batch]
+        )
         if not rows:
             return
         yield from rows
@@ -317,10 +342,14 @@ def verify_log(public_key: Ed25519PublicKey | None = None) -> VerifyResult:
     import json
 
     public_key = public_key or keys.platform_key().public_key()
+    # Verify the log as the head had it when we started: appends made meanwhile only add rows and
+    # heads beyond that size (head and rows commit together), so they cannot cause a false alarm.
+    start_head = LogHead.objects.filter(pk=1).first()
+    size = start_head.size if start_head is not None else 0
     heads = iter(
-        SignedTreeHead.objects.order_by("tree_size").values_list(
-            "tree_size", "root_hash", "timestamp", "signature"
-        )
+        SignedTreeHead.objects.filter(tree_size__lte=size)
+        .order_by("tree_size")
+        .values_list("tree_size", "root_hash", "timestamp", "signature")
     )
     next_head = next(heads, None)
     checked = 0
@@ -331,7 +360,7 @@ def verify_log(public_key: Ed25519PublicKey | None = None) -> VerifyResult:
     def bad(index: int, problem: str) -> VerifyResult:
         return VerifyResult(False, expected, checked, index, problem)
 
-    for index, payload, stored_leaf, action, actor, org, obj_type, obj_id in _iter_events():
+    for index, payload, stored_leaf, action, actor, org, obj_type, obj_id in _iter_events(below=size):
         if index != expected:
             return bad(expected, f"event #{expected} is missing (next stored index is {index})")
         leaf = merkle.leaf_hash(payload.encode("utf-8"))
@@ -370,16 +399,35 @@ def verify_log(public_key: Ed25519PublicKey | None = None) -> VerifyResult:
             checked += 1
             last_good_head = tree_size
             next_head = next(heads, None)
+    if expected != size:
+        return bad(expected, f"log head says {size} events but only {expected} are stored")
     if next_head is not None:
         return bad(
             expected, f"signed tree head of size {next_head[0]} exists but only {expected} events are stored"
         )
-    head = LogHead.objects.filter(pk=1).first()
-    head_size = head.size if head is not None else 0
-    if head_size != expected:
-        # More rows than the head knows: the first extra row is the bad one; fewer: the first missing.
-        return bad(min(head_size, expected), f"log head says {head_size} events but {expected} are stored")
     if last_good_head != expected:
         # Every append signs a tree head covering it; rows past the last one were not appended by us.
         return bad(last_good_head, f"events from #{last_good_head} on are not covered by a signed tree head")
+    # Rows beyond the head as it is now were written behind the log's back.
+    end_head = LogHead.objects.filter(pk=1).first()
+    end_size = end_head.size if end_head is not None else 0
+    extra = (
+        LogEvent.objects.filter(index__gte=end_size).order_by("index").values_list("index", flat=True).first()
+    )
+    beyond = (
+        SignedTreeHead.objects.filter(tree_size__gt=end_size)
+        .order_by("tree_size")
+        .values_list("tree_size", flat=True)
+        .first()
+    )
+    if beyond is not None:
+        # Heads and the log head commit together: a signed size beyond the head means rows (and the
+        # head) were cut back.
+        return bad(
+            end_size,
+            f"a signed tree head of size {beyond} exists but the log head says {end_size} (events deleted?)",
+        )
+    if extra is not None or LogEvent.objects.filter(index__lt=0).exists():
+        first = extra if extra is not None else -1
+        return bad(first, f"event #{first} is not counted by the log head (appended behind the log's back)")
     return VerifyResult(True, expected, checked)
