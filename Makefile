@@ -53,8 +53,9 @@ check:
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m django check --fail-level WARNING
 	DJANGO_SETTINGS_MODULE=tests.settings $(BIN)/python -m django makemigrations --check --dry-run
 
+# Everything, browser tests included, on the embedded default (SQLite).
 pytest:
-	$(BIN)/pytest -q -p no:cacheprovider
+	env -u TENDERHALL_TEST_DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider
 
 # The DB suite again on PostgreSQL when TENDERHALL_TEST_DATABASE_URL is set (.ci/run sets it when one answers).
 pytest-postgres:

@@ -12,3 +12,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PASSWORD_H
 # Argon2 stays installed; tests that check it ask for it explicitly.
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Live-server threads must not keep connections open past a request, or PostgreSQL cannot drop
+# the test database at the end.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
