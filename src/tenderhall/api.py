@@ -16,6 +16,10 @@ from tenderhall.accounts.auth import api_auth
 from tenderhall.core.api import calendar_router, notifications_router
 from tenderhall.core.api import router as log_router
 from tenderhall.core.errors import PROBLEM_CONTENT_TYPE, DomainError, NotAuthenticated
+from tenderhall.disputes.api import router as disputes_router
+from tenderhall.notices.api import router as notices_router
+from tenderhall.projects.api import router as projects_router
+from tenderhall.venues.api import router as venues_router
 
 api = NinjaAPI(
     title="tenderhall API",
@@ -28,6 +32,10 @@ api.add_router("/", accounts_router)
 api.add_router("/", log_router)
 api.add_router("/", calendar_router)
 api.add_router("/", notifications_router)
+api.add_router("/", projects_router)
+api.add_router("/", notices_router)
+api.add_router("/", disputes_router)
+api.add_router("/", venues_router)
 
 
 def _json(request: HttpRequest, body: dict[str, Any], status: int) -> HttpResponse:

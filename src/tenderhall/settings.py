@@ -57,6 +57,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "tenderhall.core",
     "tenderhall.accounts",
+    "tenderhall.projects",
+    "tenderhall.disputes",
+    "tenderhall.notices",
+    "tenderhall.venues",
     "tenderhall.web",
 ]
 

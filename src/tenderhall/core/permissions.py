@@ -25,11 +25,58 @@ class Permission(StrEnum):
     AUDIT_VIEW = "core:audit:view"
     CALENDAR_EDIT = "core:calendar:edit"
     NOTIFICATION_VIEW_OWN = "core:notification:view_own"
+    # projects: registration (项目登记) and its review by staff
+    PROJECT_CREATE = "projects:project:create"  # agents and tenderers, for projects they are party to
+    PROJECT_VIEW_ALL = "projects:project:view_all"
+    PROJECT_REVIEW = "projects:project:review"
+    CHECKLIST_EDIT = "projects:checklist:edit"
+    # notices: announcements, documents, clarifications (on the sender's own projects)
+    NOTICE_PUBLISH = "notices:notice:publish"
+    DOCUMENT_PUBLISH = "notices:document:publish"
+    DOCUMENT_OBTAIN = "notices:document:obtain"
+    OBTAINMENT_VIEW = (
+        "notices:obtainment:view"  # who obtained documents: never before the deadline (法 Art 22)
+    )
+    QUESTION_ASK = "notices:question:ask"
+    QUESTION_VIEW_ASKER = "notices:question:view_asker"  # the trading centre only
+    CLARIFICATION_PUBLISH = "notices:clarification:publish"
+    # disputes
+    OBJECTION_RAISE = "disputes:objection:raise"
+    OBJECTION_ANSWER = "disputes:objection:answer"  # the project's tenderer or agent
+    OBJECTION_VIEW_ALL = "disputes:objection:view_all"
+    # venues (场地安排)
+    ROOM_MANAGE = "venues:room:manage"
+    BOOKING_REQUEST = "venues:booking:request"
+    BOOKING_DECIDE = "venues:booking:decide"
+    VENUE_VIEW = "venues:venue:view"
 
 
 # Role values match accounts.models.Role (core may not import accounts: DESIGN §2 layers).
 _EVERYONE = frozenset({Permission.ORGANIZATION_VIEW, Permission.NOTIFICATION_VIEW_OWN})
-_READ_ALL = frozenset({Permission.ORGANIZATION_VIEW_ALL, Permission.USER_VIEW_ALL, Permission.AUDIT_VIEW})
+_READ_ALL = frozenset(
+    {
+        Permission.ORGANIZATION_VIEW_ALL,
+        Permission.USER_VIEW_ALL,
+        Permission.AUDIT_VIEW,
+        Permission.PROJECT_VIEW_ALL,
+        Permission.OBJECTION_VIEW_ALL,
+        Permission.VENUE_VIEW,
+        Permission.OBTAINMENT_VIEW,
+        Permission.QUESTION_VIEW_ASKER,
+    }
+)
+# The parties who run a tender: agents (招标代理机构) and tenderers (招标人).
+_TENDER_PARTY = frozenset(
+    {
+        Permission.PROJECT_CREATE,
+        Permission.NOTICE_PUBLISH,
+        Permission.DOCUMENT_PUBLISH,
+        Permission.CLARIFICATION_PUBLISH,
+        Permission.OBJECTION_ANSWER,
+        Permission.BOOKING_REQUEST,
+        Permission.VENUE_VIEW,
+    }
+)
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "staff": _EVERYONE
@@ -40,14 +87,24 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.CERTIFICATE_REGISTER,
         Permission.TRUSTED_CA_MANAGE,
         Permission.CALENDAR_EDIT,
+        Permission.PROJECT_REVIEW,
+        Permission.CHECKLIST_EDIT,
+        Permission.ROOM_MANAGE,
+        Permission.BOOKING_DECIDE,
     },
     # Supervisors read everything and change nothing but their own records (DESIGN §3).
     "supervisor": _EVERYONE | _READ_ALL,
     "auditor": _EVERYONE | _READ_ALL,
     "operator": _EVERYONE | {Permission.AUDIT_VIEW},
-    "agent": _EVERYONE | {Permission.CERTIFICATE_REGISTER_OWN},
-    "tenderer": _EVERYONE | {Permission.CERTIFICATE_REGISTER_OWN},
-    "bidder": _EVERYONE | {Permission.CERTIFICATE_REGISTER_OWN},
+    "agent": _EVERYONE | _TENDER_PARTY | {Permission.CERTIFICATE_REGISTER_OWN},
+    "tenderer": _EVERYONE | _TENDER_PARTY | {Permission.CERTIFICATE_REGISTER_OWN},
+    "bidder": _EVERYONE
+    | {
+        Permission.CERTIFICATE_REGISTER_OWN,
+        Permission.DOCUMENT_OBTAIN,
+        Permission.QUESTION_ASK,
+        Permission.OBJECTION_RAISE,
+    },
     "expert": _EVERYONE,
 }
 

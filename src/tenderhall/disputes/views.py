@@ -1,0 +1,3 @@
+"""Pages of the disputes app."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""notices API."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["notices"])

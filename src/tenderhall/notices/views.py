@@ -1,0 +1,3 @@
+"""Pages of the notices app."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Pages of the venues app."""
+
+from __future__ import annotations
