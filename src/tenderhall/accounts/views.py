@@ -18,20 +18,13 @@ from tenderhall.accounts import forms, selectors, services
 from tenderhall.accounts.models import User
 from tenderhall.core.crypto.certs import challenge_text
 from tenderhall.core.errors import DomainError
+from tenderhall.core.forms import show_refusal
 from tenderhall.core.permissions import Permission, has_permission, require
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-def _form_error(form: Any, error: DomainError) -> None:
-    """Show a refusal on the field it concerns, or above the form."""
-    placed = False
-    for field in error.fields:
-        if field in form.fields:
-            form.add_error(field, error.field_message(field))
-            placed = True
-    if not placed:
-        form.add_error(None, error.message)
+_form_error = show_refusal
 
 
 def _next_url(request: HttpRequest) -> str:
