@@ -549,3 +549,27 @@ def test_verification_ignores_appends_made_while_it_runs(monkeypatch: pytest.Mon
     result = verify_log()
     assert result.ok, result.problem
     assert result.size == 3
+
+
+def test_a_sealed_event_names_nobody_but_commits_to_who(staff: User) -> None:
+    with bind_request_context(RequestContext(source_ip="203.0.113.5", user_agent="tenderhall-bid/0.1")):
+        event = log_append(
+            action="test.sealed", actor=staff, object_type="x.y", object_id="7", data={"k": 1}, sealed=True
+        )
+    payload = json.loads(event.payload)
+    assert payload["actor"] == payload["org"] == payload["actor_role"] == payload["source_ip"] == ""
+    assert payload["user_agent"] == "" and payload["object"] == {"type": "", "id": ""}
+    assert event.actor_username == event.org_uscc == event.object_id == ""
+    details = {
+        "index": event.index,
+        "actor": staff.username,
+        "actor_role": staff.role,
+        "org": staff.organization.uscc,
+        "source_ip": "203.0.113.5",
+        "user_agent": "tenderhall-bid/0.1",
+        "object": {"type": "x.y", "id": "7"},
+        "data": {"k": 1},
+    }
+    assert payload["data"] == {"sealed": transparency.sealed_commitment(details)}
+    assert payload["data"] != {"sealed": transparency.sealed_commitment({**details, "actor": "someone-else"})}
+    verify_passes(event.index + 1)

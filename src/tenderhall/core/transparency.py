@@ -18,6 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.db import models, transaction
+from django.utils.crypto import salted_hmac
 
 from tenderhall.core import clock, keys, merkle
 from tenderhall.core.canonical import canonical_json
@@ -40,6 +41,18 @@ class EventSpec:
     object_id: str = ""
     org_uscc: str = ""
     data: Mapping[str, Any] = field(default_factory=dict)
+    # A sealed event names nobody: no actor, organization, object, source address or user agent —
+    # only a keyed commitment to them. For steps whose actor must stay secret from log readers
+    # (法 Art 22: who obtained documents, who asked; before the deadline, who bid).
+    sealed: bool = False
+
+
+def sealed_commitment(details: Mapping[str, Any]) -> str:
+    """HMAC with the server secret over the concealed details: a reader cannot test guesses
+    against it, the platform can prove afterwards who it was (with the app's own records)."""
+    return salted_hmac(
+        "tenderhall.transparency.sealed", canonical_json(dict(details)), algorithm="sha256"
+    ).hexdigest()
 
 
 def _actor_fields(actor: Any) -> tuple[str, str, str]:
@@ -83,21 +96,44 @@ def log_append_many(specs: Sequence[EventSpec]) -> list[LogEvent]:
         for spec in specs:
             actor, role, actor_org = _actor_fields(spec.actor)
             org = spec.org_uscc or actor_org
-            payload = canonical_json(
-                {
-                    "v": EVENT_VERSION,
-                    "index": size,
-                    "at": at_iso,
-                    "action": spec.action,
-                    "actor": actor,
-                    "actor_role": role,
-                    "org": org,
-                    "source_ip": context.source_ip,
-                    "user_agent": context.user_agent,
-                    "object": {"type": spec.object_type, "id": str(spec.object_id)},
-                    "data": dict(spec.data),
+            event = {
+                "v": EVENT_VERSION,
+                "index": size,
+                "at": at_iso,
+                "action": spec.action,
+                "actor": actor,
+                "actor_role": role,
+                "org": org,
+                "source_ip": context.source_ip,
+                "user_agent": context.user_agent,
+                "object": {"type": spec.object_type, "id": str(spec.object_id)},
+                "data": dict(spec.data),
+            }
+            if spec.sealed:
+                concealed = {
+                    k: event[k]
+                    for k in (
+                        "index",
+                        "actor",
+                        "actor_role",
+                        "org",
+                        "source_ip",
+                        "user_agent",
+                        "object",
+                        "data",
+                    )
                 }
-            )
+                event.update(
+                    actor="",
+                    actor_role="",
+                    org="",
+                    source_ip="",
+                    user_agent="",
+                    object={"type": "", "id": ""},
+                    data={"sealed": sealed_commitment(concealed)},
+                )
+                actor, org = "", ""
+            payload = canonical_json(event)
             leaf = merkle.leaf_hash(payload)
             frontier = merkle.frontier_append(frontier, size, leaf)
             rows.append(
@@ -109,8 +145,8 @@ def log_append_many(specs: Sequence[EventSpec]) -> list[LogEvent]:
                     action=spec.action,
                     actor_username=actor,
                     org_uscc=org,
-                    object_type=spec.object_type,
-                    object_id=str(spec.object_id),
+                    object_type="" if spec.sealed else spec.object_type,
+                    object_id="" if spec.sealed else str(spec.object_id),
                 )
             )
             size += 1
@@ -139,8 +175,10 @@ def log_append(
     object_id: str = "",
     org_uscc: str = "",
     data: Mapping[str, Any] | None = None,
+    sealed: bool = False,
 ) -> LogEvent:
-    """Append one event. ``obj`` names the object changed (its model label and primary key)."""
+    """Append one event. ``obj`` names the object changed (its model label and primary key);
+    ``sealed`` conceals who and what behind a commitment (see EventSpec)."""
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
@@ -153,6 +191,7 @@ def log_append(
                 object_id=object_id,
                 org_uscc=org_uscc,
                 data=data or {},
+                sealed=sealed,
             )
         ]
     )[0]

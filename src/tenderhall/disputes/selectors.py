@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from tenderhall.core import clock
 from tenderhall.core.errors import NotFound
 from tenderhall.core.permissions import Permission, has_permission, require
 from tenderhall.disputes.models import Objection, ObjectionStatus
@@ -25,11 +26,16 @@ def objections_for_user(user: Any, *, section_id: int | None = None) -> QuerySet
     """Staff and supervisors see all; the project's tenderer and agent see those on their projects;
     a bidder sees its own organization's."""
     require(user, Permission.ORGANIZATION_VIEW)
-    objections = Objection.objects.select_related("section__project").order_by("-raised_at", "-pk")
+    objections = Objection.objects.select_related("section__project", "organization").order_by(
+        "-raised_at", "-pk"
+    )
     if section_id is not None:
         objections = objections.filter(section_id=section_id)
     if has_permission(user, Permission.OBJECTION_VIEW_ALL):
         return objections
+    if getattr(user, "organization_id", None) is None:
+        # Without this, "agent_id = NULL" would match every project without an agent.
+        return objections.none()
     if has_permission(user, Permission.OBJECTION_ANSWER):
         return objections.filter(
             Q(section__project__tenderer_id=user.organization_id)
@@ -43,6 +49,15 @@ def objection_for_user(user: Any, pk: int) -> Objection:
     if objection is None:
         raise NotFound("异议", "objection")
     return objection
+
+
+def bid_deadline_passed(section: Any) -> bool:
+    return section.bid_deadline is not None and section.bid_deadline < clock.now()
+
+
+def objector_shown_to(user: Any, objection: Objection) -> bool:
+    """Whether this user may see who raised the objection, now."""
+    return objector_visible_to(user, objection, deadline_passed=bid_deadline_passed(objection.section))
 
 
 def objector_visible_to(user: Any, objection: Objection, *, deadline_passed: bool) -> bool:

@@ -40,6 +40,13 @@ def objection_raise(
 ) -> Objection:
     """Record an objection. The caller (the stage's app) has checked eligibility and the cutoff."""
     require(acting_user, Permission.OBJECTION_RAISE)
+    if acting_user.organization_id is None:
+        # An objection is raised by a bidder organization (法 Art 65: 投标人或者其他利害关系人).
+        raise PermissionDenied(str(Permission.OBJECTION_RAISE))
+    if answer_due.tzinfo is None or answer_due.utcoffset() is None:
+        raise ValidationFailed(
+            "answer_due_naive", "答复期限须注明时区", "the answer deadline must carry a time zone"
+        )
     if stage not in ObjectionStage.values:
         raise ValidationFailed("objection_stage_invalid", f"异议阶段无效：{stage}", f"unknown stage: {stage}")
     text = text.strip()
@@ -57,10 +64,14 @@ def objection_raise(
         answer_due=answer_due,
         suspends_section=suspends_section,
     )
+    # Before the deadline an objector is a potential bidder, whose identity log readers must not
+    # learn (法 Art 22): the event is sealed then.
+    deadline = getattr(section, "bid_deadline", None)
     log_append(
         action=DisputesAction.OBJECTION_RAISED,
         actor=acting_user,
         obj=objection,
+        sealed=deadline is None or deadline > clock.now(),
         data={
             "section": section.pk,
             "stage": stage,
@@ -83,7 +94,11 @@ def objection_raise(
 @transaction.atomic
 def objection_answer(*, acting_user: Any, objection: Objection, answer: str) -> Objection:
     require(acting_user, Permission.OBJECTION_ANSWER)
-    objection = Objection.objects.select_for_update().select_related("section__project").get(pk=objection.pk)
+    objection = (
+        Objection.objects.select_for_update(of=("self",))
+        .select_related("section__project", "raised_by")
+        .get(pk=objection.pk)
+    )
     project = objection.section.project
     if acting_user.organization_id not in (project.tenderer_id, project.agent_id):
         raise PermissionDenied(str(Permission.OBJECTION_ANSWER))

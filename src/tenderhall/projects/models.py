@@ -59,6 +59,10 @@ class Project(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField()
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # Who sent it for review: the decision is notified to this person (seed 002 §6.2.3).
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     registered_at = models.DateTimeField(null=True, blank=True)
     returned_count = models.PositiveSmallIntegerField(default=0)
     responsible_staff = models.ForeignKey(
@@ -109,6 +113,9 @@ class ProjectDocument(models.Model):
     size = models.BigIntegerField()
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField()
+    # The project's returned_count when uploaded: a document with review_round == n was uploaded
+    # after the n-th return (the one-time notice rule, seed 002 §6.2.3, compares rounds, not clocks).
+    review_round = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["pk"]

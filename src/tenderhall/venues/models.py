@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +17,8 @@ class RoomKind(models.TextChoices):
 
 
 class Room(models.Model):
+    """A room of a trading centre; its staff manage it, the parties to a tender book it."""
+
     centre = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="rooms")
     name = models.CharField(max_length=100)
     kind = models.CharField(max_length=30, choices=RoomKind.choices)
@@ -27,6 +31,9 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def can_be_booked(self) -> bool:
+        return self.is_active
 
 
 class Seat(models.Model):
@@ -58,6 +65,15 @@ class BookingPurpose(models.TextChoices):
     OVERNIGHT_EVALUATION = "overnight_evaluation", _("隔夜评标 / Overnight evaluation")
 
 
+# Each purpose needs a room of its kind (seed 002 §6.3.2: 开标、评标、澄清、隔夜评标场地).
+PURPOSE_ROOM_KIND: dict[str, str] = {
+    BookingPurpose.OPENING: RoomKind.OPENING,
+    BookingPurpose.EVALUATION: RoomKind.EVALUATION,
+    BookingPurpose.CLARIFICATION: RoomKind.CLARIFICATION,
+    BookingPurpose.OVERNIGHT_EVALUATION: RoomKind.OVERNIGHT_EVALUATION,
+}
+
+
 class Booking(models.Model):
     room = models.ForeignKey(Room, on_delete=models.PROTECT, related_name="bookings")
     section = models.ForeignKey(
@@ -74,8 +90,28 @@ class Booking(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True)  # the requester's remarks
+    decision_reason = models.TextField(blank=True)  # why staff rejected it, or why it was cancelled
 
     class Meta:
         ordering = ["starts_at", "pk"]
         indexes = [models.Index(fields=["room", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.room} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    def is_holding(self) -> bool:
+        return self.status in HOLDING_STATUSES
+
+    def can_decide(self) -> bool:
+        return self.status == BookingStatus.REQUESTED
+
+    def can_change(self, now: dt.datetime) -> bool:
+        # Once it has started only the end can move (an extension, seed 002 §6.3.3).
+        return self.is_holding() and self.starts_at > now
+
+    def can_extend(self, now: dt.datetime) -> bool:
+        return self.is_holding() and self.ends_at > now
+
+    def can_cancel(self, now: dt.datetime) -> bool:
+        return self.is_holding() and self.ends_at > now

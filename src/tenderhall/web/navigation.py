@@ -7,32 +7,33 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from tenderhall.core import clock
 from tenderhall.core.permissions import Permission, has_permission
 
 
 def menu_for(user: Any) -> list[dict[str, str]]:
+    # The public portal is for everybody, signed in or not.
+    items: list[dict[str, str]] = [{"url": reverse("notices:portal"), "label": _("Announcements")}]
     if not getattr(user, "is_authenticated", False):
-        return []
-    items: list[dict[str, str]] = [{"url": reverse("web:home"), "label": _("Home")}]
+        return items
+    items.insert(0, {"url": reverse("web:home"), "label": _("Home")})
+
+    def add(url_name: str, label: str, *permissions: Permission, args: list[Any] | None = None) -> None:
+        if not permissions or any(has_permission(user, p) for p in permissions):
+            items.append({"url": reverse(url_name, args=args), "label": label})
+
+    add("projects:list", _("Projects"), Permission.PROJECT_CREATE, Permission.PROJECT_VIEW_ALL)
+    add("notices:manage", _("Notices"), Permission.NOTICE_PUBLISH)
+    add("disputes:objections", _("Objections"))
+    add("venues:calendar", _("Venues"), Permission.VENUE_VIEW)
+    add("venues:bookings", _("Bookings"), Permission.BOOKING_REQUEST, Permission.BOOKING_DECIDE)
+    add("venues:rooms", _("Rooms"), Permission.ROOM_MANAGE)
     if getattr(user, "organization_id", None):
-        items.append(
-            {
-                "url": reverse("accounts:organization", args=[user.organization_id]),
-                "label": _("My organization"),
-            }
-        )
-    if has_permission(user, Permission.ORGANIZATION_VIEW_ALL):
-        items.append({"url": reverse("accounts:organizations"), "label": _("Organizations")})
-        items.append({"url": reverse("accounts:users"), "label": _("Users")})
-    if has_permission(user, Permission.AUDIT_VIEW):
-        items.append({"url": reverse("core:audit"), "label": _("Audit log")})
-    items.append({"url": reverse("core:calendar", args=[_current_year()]), "label": _("Calendar")})
-    items.append({"url": reverse("core:notifications"), "label": _("Notifications")})
-    items.append({"url": reverse("accounts:security"), "label": _("Security")})
+        add("accounts:organization", _("My organization"), args=[user.organization_id])
+    add("accounts:organizations", _("Organizations"), Permission.ORGANIZATION_VIEW_ALL)
+    add("accounts:users", _("Users"), Permission.ORGANIZATION_VIEW_ALL)
+    add("core:audit", _("Audit log"), Permission.AUDIT_VIEW)
+    add("core:calendar", _("Calendar"), args=[clock.today_local().year])
+    add("core:notifications", _("Notifications"))
+    add("accounts:security", _("Security"))
     return items
-
-
-def _current_year() -> int:
-    from tenderhall.core import clock
-
-    return clock.today_local().year
