@@ -178,8 +178,16 @@ def test_po_is_fully_translated(po_entries: list[PoEntry]) -> None:
         forms = entry.msgstr or {0: ""}
         if not all(text.strip() for text in forms.values()):
             problems.append(f"{where}: not translated")
-        for text in forms.values():
-            if text and _placeholders(text) != _placeholders(entry.msgid):
+        for n, text in forms.items():
+            # A plural form is checked against the plural msgid (Chinese has one form, for every count).
+            source = (
+                entry.msgid_plural
+                if (entry.msgid_plural is not None
+                and n > 0)
+                or (entry.msgid_plural is not None and len(forms) == 1)
+                else entry.msgid
+            )
+            if text and _placeholders(text) != _placeholders(source):
                 problems.append(f"{where}: placeholders differ in {text!r}")
     assert not problems, "\n".join(problems)
 
@@ -223,7 +231,8 @@ def _source_strings() -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
         for match in pattern.finditer(text):
             literal = match.group(1)
-            value = literal[1:-1] if path.suffix == ".html" else ast.literal_eval(literal)
+            # Django writes a template's % as %% in the msgid (it is a format string there).
+            value = literal[1:-1].replace("%", "%%") if path.suffix == ".html" else ast.literal_eval(literal)
             place = f"{path.relative_to(SOURCE_DIR)}:{text.count(chr(10), 0, match.start()) + 1}"
             found.setdefault(value, place)
     return found

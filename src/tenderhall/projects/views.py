@@ -40,10 +40,11 @@ def _orgs(kind: str) -> list[tuple[int, str]]:
 
 def _user_choice(user: User) -> tuple[int, str]:
     certified = "✓" if selectors.encryption_certificate_for(user) is not None else "✗"
+    certificate = _("encryption certificate")  # not inside the f-string: xgettext cannot see it there
     return (
         user.pk,
         f"{user.display_name or user.username} ({user.username}) · {user.get_role_display()} · "
-        f"{_('encryption certificate')} {certified}",
+        f"{certificate} {certified}",
     )
 
 

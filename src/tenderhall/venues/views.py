@@ -26,7 +26,8 @@ from tenderhall.venues.models import Booking, BookingStatus, Room, RoomKind
 
 
 def _room_label(room: Room) -> str:
-    return f"{room.name} · {room.get_kind_display()} · {len(room.seats.all())} {_('seats')}"
+    seats = _("seats")  # not inside the f-string: xgettext cannot see it there
+    return f"{room.name} · {room.get_kind_display()} · {len(room.seats.all())} {seats}"
 
 
 def _week(raw: str) -> dt.date | None:

@@ -5,6 +5,8 @@ are written under ``<data dir>/demo/keys/<username>/`` for the bidder tool to us
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import json
 import os
 from pathlib import Path
@@ -17,6 +19,7 @@ from django.db import transaction
 from tenderhall.accounts import services
 from tenderhall.accounts.models import Organization, OrganizationKind, Role, User
 from tenderhall.core import calendar, clock, ids
+from tenderhall.core.calendar import stored_calendar
 from tenderhall.core.crypto import certs
 from tenderhall.core.crypto.ca_store import CaStore
 
@@ -89,6 +92,9 @@ class Command(BaseCommand):
         for row in summary["users"]:
             self.stdout.write(f"  {row['username']:<11} {row['role']:<11} {row['organization']}")
         self.stdout.write(f"bidders' keys and certificates: {summary['keys_dir']}")
+        self.stdout.write("demo projects:")
+        for project in summary["projects"]:
+            self.stdout.write(f"  {project['code']}  {project['status']:<10} {project['title']}")
 
 
 def build_demo(data_dir: Path) -> dict[str, Any]:
@@ -148,9 +154,11 @@ def build_demo(data_dir: Path) -> dict[str, Any]:
             keys_dir / user.username,
             "p256" if number % 3 == 2 else "ed25519",
         )
+    tenders = build_tenders(users, orgs)
     return {
         "password": DEMO_PASSWORD,
         "keys_dir": str(keys_dir),
+        "projects": tenders,
         "users": [
             {
                 "username": u.username,
@@ -198,3 +206,209 @@ def issue_demo_certificates(
             certificate_pem=certs.certificate_to_pem(cert).decode(),
             holder=user,
         )
+
+
+# ---- tenders in different states (issue: projects, announcements and the statutory timeline) -----
+
+
+def _upload_checklist(agent: User, project: Any, *, skip: int = 0) -> None:
+    """Upload every required registration document but the last ``skip`` ones."""
+    from tenderhall.projects import selectors as project_selectors
+    from tenderhall.projects import services as project_services
+
+    missing = list(project_selectors.missing_items(project))
+    for item in missing[: len(missing) - skip]:
+        body = f"{project.title}\n{item.name}\n（示范数据 / demo document）\n".encode()
+        project_services.project_document_upload(
+            acting_user=agent,
+            project=project,
+            checklist_item=item,
+            file=io.BytesIO(body),
+            filename=f"{item.name}.txt",
+        )
+
+
+def build_tenders(users: dict[str, User], orgs: dict[str, Organization]) -> list[dict[str, Any]]:
+    """Projects in every early state: announced with documents, questions, a clarification and an
+    answered objection; registered; submitted; returned with what is missing; a draft. Rooms and
+    bookings too. All through the services, so all of it is in the log."""
+    from tenderhall.disputes import services as dispute_services
+    from tenderhall.notices import services as notice_services
+    from tenderhall.notices import timeline
+    from tenderhall.projects import services as project_services
+    from tenderhall.projects.services import SectionSpec
+    from tenderhall.venues import services as venue_services
+
+    staff, agent, tenderer = users["staff"], users["agent"], users["tenderer"]
+    common = {"tenderer": orgs["tenderer"], "agent": orgs["agent"], "region": "示范市"}
+    weights = {"weights": {"price": "60", "technical": "30", "business": "10"}}
+
+    def register(title: str, category: str, procedure: str, sections: list[SectionSpec], **extra: Any) -> Any:
+        return project_services.project_register(
+            acting_user=extra.pop("acting_user", agent),
+            title=title,
+            category=category,
+            procedure=procedure,
+            sections=sections,
+            description=f"{title}（示范项目 / demo project）",
+            **{**common, **extra},
+        )
+
+    # 1. Announced: bidding is open.
+    school = register(
+        "示范市第一中学教学楼新建工程",
+        "construction",
+        "open",
+        [
+            SectionSpec("施工一标段", "12800000.00", "200000.00", "comprehensive", weights),
+            SectionSpec(
+                "施工二标段", "6500000.00", "120000.00", "benchmark_price", {"k_min": "0.95", "k_max": "0.98"}
+            ),
+        ],
+    )
+    _upload_checklist(agent, school)
+    project_services.project_submit(acting_user=agent, project=school)
+    project_services.project_confirm(acting_user=staff, project=school)
+    school.refresh_from_db()
+    today = clock.today_local()
+    plan = timeline.compute_timeline(procedure="open", docs_issued=today, calendar=stored_calendar())
+    sale_end = plan.rule(timeline.DOCS_SALE_PERIOD).earliest
+    deadline_day = plan.earliest_deadline + dt.timedelta(days=2)
+    deadline = dt.datetime.combine(deadline_day, dt.time(9, 30), tzinfo=clock.LOCAL_TZ)
+    sections = list(school.sections.order_by("number"))
+    notice = notice_services.notice_draft(
+        acting_user=agent,
+        project=school,
+        kind="tender",
+        title=f"{school.title}招标公告",
+        body=(
+            "1. 招标条件：本项目已由示范市发展和改革委员会批准建设，资金来源为财政资金。\n"
+            "2. 项目概况与招标范围：新建教学楼一栋，建筑面积约 12,000 平方米，分两个标段。\n"
+            "3. 投标人资格要求：具备建筑工程施工总承包二级及以上资质。\n"
+            "4. 招标文件的获取：请于发售期内登录本平台获取。\n"
+            "5. 投标文件的递交：电子投标文件须使用开标公钥加密后于投标截止时间前上传（不见面开标）。"
+        ),
+        section_ids=[s.pk for s in sections],
+        docs_sale_start=today,
+        docs_sale_end=sale_end,
+        bid_deadline=deadline,
+        opening_at=deadline,
+    )
+    notice_services.notice_publish(acting_user=agent, notice=notice)
+    for section in sections:
+        notice_services.document_publish(
+            acting_user=agent,
+            section=section,
+            file=io.BytesIO(f"{section}\n招标文件（示范） / tender documents (demo)\n".encode()),
+            filename=f"招标文件-{section.number}.txt",
+        )
+    first = sections[0]
+    for name in ("bidder1", "bidder2", "bidder3"):
+        notice_services.document_obtain(acting_user=users[name], section=first)
+    question = notice_services.question_ask(
+        acting_user=users["bidder1"],
+        section=first,
+        text="招标文件第三章工程量清单中的土方工程量是否包含外运？",
+    )
+    notice_services.clarification_publish(
+        acting_user=agent,
+        section=first,
+        text="答复：土方工程量包含场外运输，运距按 15 公里计。",
+        affects_bid_preparation=False,
+        question_ids=[question.pk],
+    )
+    objection = notice_services.document_objection_raise(
+        acting_user=users["bidder2"],
+        section=first,
+        text="资格要求中“近三年同类业绩不少于五项”过高，排斥潜在投标人。",
+    )
+    dispute_services.objection_answer(
+        acting_user=agent, objection=objection, answer="经复核，业绩要求调整为不少于两项，将发布更正公告。"
+    )
+
+    # 2. Registered, not yet announced.
+    road = register(
+        "城北片区道路维修工程",
+        "construction",
+        "open",
+        [SectionSpec("道路维修标段", "3200000.00", "60000.00", "lowest_evaluated_price")],
+    )
+    _upload_checklist(agent, road)
+    project_services.project_submit(acting_user=agent, project=road)
+    project_services.project_confirm(acting_user=staff, project=road)
+
+    # 3. Submitted, waiting for staff.
+    procurement = register(
+        "示范市政务服务中心办公设备采购",
+        "government_procurement",
+        "inquiry",
+        [SectionSpec("办公设备包", "860000.00", "17000.00", "lowest_evaluated_price")],
+    )
+    _upload_checklist(agent, procurement)
+    project_services.project_submit(acting_user=agent, project=procurement)
+
+    # 4. Returned once, with the complete list of what is missing (一次性告知).
+    park = register(
+        "滨河公园景观提升工程",
+        "construction",
+        "open",
+        [SectionSpec("景观施工标段", "2400000.00", "48000.00", "comprehensive", weights)],
+    )
+    _upload_checklist(agent, park, skip=1)
+    project_services.project_submit(acting_user=agent, project=park)
+    from tenderhall.projects import selectors as project_selectors
+
+    project_services.project_return(
+        acting_user=staff,
+        project=park,
+        item_ids=[item.pk for item in project_selectors.missing_items(park)],
+        note="请补充项目备案表后重新提交。",
+    )
+
+    # 5. A draft the tenderer is still writing, without an agent.
+    draft = register(
+        "示范市城投大厦物业服务",
+        "state_assets",
+        "competitive_consultation",
+        [SectionSpec("物业服务包", "1500000.00", "30000.00", "comprehensive", weights)],
+        acting_user=tenderer,
+        agent=None,
+    )
+
+    # Rooms and bookings (场地安排).
+    opening_room = venue_services.room_create(
+        acting_user=staff, name="第一开标室", kind="opening", location="三楼 301"
+    )
+    evaluation_room = venue_services.room_create(
+        acting_user=staff, name="第二评标室", kind="evaluation", location="四楼 402"
+    )
+    venue_services.seats_add(acting_user=staff, room=opening_room, count=20)
+    venue_services.seats_add(acting_user=staff, room=evaluation_room, count=6)
+    venue_services.seats_add(
+        acting_user=staff, room=evaluation_room, count=3, prefix="R", remote_evaluation=True
+    )
+    opening = venue_services.booking_request(
+        acting_user=agent,
+        room=opening_room,
+        purpose="opening",
+        starts_at=deadline,
+        ends_at=deadline + dt.timedelta(hours=2),
+        seats_needed=10,
+        section=first,
+    )
+    venue_services.booking_confirm(acting_user=staff, booking=opening)
+    evaluation_start = deadline + dt.timedelta(hours=3)
+    venue_services.booking_request(
+        acting_user=agent,
+        room=evaluation_room,
+        purpose="evaluation",
+        starts_at=evaluation_start,
+        ends_at=evaluation_start + dt.timedelta(hours=6),
+        seats_needed=7,
+        section=first,
+    )
+    return [
+        {"code": p.code, "title": p.title, "status": p.status, "sections": [s.code for s in p.sections.all()]}
+        for p in (school, road, procurement, park, draft)
+        for p in [type(p).objects.get(pk=p.pk)]
+    ]
