@@ -61,15 +61,16 @@ def test_before_the_deadline_only_the_objectors_organization_knows_who_objected(
         assert not selectors.objector_shown_to(who, objection), who
 
 
-def test_after_the_deadline_the_read_all_roles_know_too(world: World) -> None:
+def test_after_the_deadline_the_readers_and_the_parties_know_too(world: World) -> None:
     objection = world.raise_objection()
     clock.set_now(BID_DEADLINE)  # not yet: the deadline must have passed
     assert not selectors.objector_shown_to(world.supervisor, objection)
+    assert not selectors.objector_shown_to(world.agent, objection)
     clock.set_now(BID_DEADLINE + dt.timedelta(seconds=1))
-    for who in (world.staff, world.supervisor, world.auditor, world.bidder):
-        assert selectors.objector_shown_to(who, objection)
-    for who in (world.agent, world.tenderer, world.other_bidder):
-        assert not selectors.objector_shown_to(who, objection)
+    # the objection was raised to the tenderer (条例 Art 22): once bids are in, its parties may know
+    for who in (world.staff, world.supervisor, world.auditor, world.bidder, world.agent, world.tenderer):
+        assert selectors.objector_shown_to(who, objection), who
+    assert not selectors.objector_shown_to(world.other_bidder, objection)
 
 
 def test_a_section_without_a_deadline_never_shows_the_objector_to_others(world: World) -> None:

@@ -92,12 +92,11 @@ def test_the_agent_answers_and_the_objector_is_told(world: World) -> None:
     )
     assert answered.status == ObjectionStatus.ANSWERED and answered.answered_by == world.agent
     assert answered.answered_at == clock.now()
-    [note] = Notification.objects.all()
-    assert (
-        note.recipient == world.bidder
-        and "已修改资格条件" in note.body
-        and world.section.code in note.subject
-    )
+    note = Notification.objects.get(recipient=world.bidder)
+    assert "已修改资格条件" in note.body and world.section.code in note.subject
+    # the other party (the tenderer) is told as well; the answering agent is not told of its own answer
+    told = set(Notification.objects.values_list("recipient__username", flat=True))
+    assert world.tenderer.username in told and world.agent.username not in told
     [event] = payloads(DisputesAction.OBJECTION_ANSWERED)
     assert event["data"] == {"answer_sha256": sha256_hex("已修改资格条件。"), "late": False}
 

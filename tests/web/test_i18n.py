@@ -182,8 +182,7 @@ def test_po_is_fully_translated(po_entries: list[PoEntry]) -> None:
             # A plural form is checked against the plural msgid (Chinese has one form, for every count).
             source = (
                 entry.msgid_plural
-                if (entry.msgid_plural is not None
-                and n > 0)
+                if (entry.msgid_plural is not None and n > 0)
                 or (entry.msgid_plural is not None and len(forms) == 1)
                 else entry.msgid
             )

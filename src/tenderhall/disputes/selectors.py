@@ -61,7 +61,17 @@ def objector_shown_to(user: Any, objection: Objection) -> bool:
 
 
 def objector_visible_to(user: Any, objection: Objection, *, deadline_passed: bool) -> bool:
-    """Before the bid deadline no bidder's identity is shown to anyone but that bidder (法 Art 22)."""
+    """Before the bid deadline no bidder's identity is shown to anyone but that bidder (法 Art 22).
+    After it, the readers of every objection and the project's own parties (to whom it was raised,
+    条例 Art 22) may see who objected."""
     if user.organization_id == objection.organization_id:
         return True
-    return deadline_passed and has_permission(user, Permission.OBJECTION_VIEW_ALL)
+    if not deadline_passed:
+        return False
+    if has_permission(user, Permission.OBJECTION_VIEW_ALL):
+        return True
+    project = objection.section.project
+    return has_permission(user, Permission.OBJECTION_ANSWER) and user.organization_id in (
+        project.tenderer_id,
+        project.agent_id,
+    )

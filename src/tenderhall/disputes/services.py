@@ -127,4 +127,12 @@ def objection_answer(*, acting_user: Any, objection: Objection, answer: str) -> 
         subject=f"异议已答复 / Your objection was answered: {objection.section.code}",
         body=answer,
     )
+    for user in _party_users(objection.section):  # the other party (tenderer or agent) learns it too
+        if user.pk != acting_user.pk:
+            notification_enqueue(
+                recipient=user,
+                channel=NotificationChannel.IN_APP,
+                subject=f"异议已答复 / An objection was answered: {objection.section.code}",
+                body=answer,
+            )
     return objection
