@@ -82,6 +82,6 @@ def client(db: None) -> Client:
 
 
 def login(user: User) -> Client:
-    client = Client(raise_request_exception=False)
+    client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")  # the assertions read English
     client.force_login(user)
     return client
