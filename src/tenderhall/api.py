@@ -13,6 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from tenderhall.accounts.api import router as accounts_router
 from tenderhall.accounts.auth import api_auth
+from tenderhall.bidding.api import router as bidding_router
 from tenderhall.core.api import calendar_router, notifications_router
 from tenderhall.core.api import router as log_router
 from tenderhall.core.errors import PROBLEM_CONTENT_TYPE, DomainError, NotAuthenticated
@@ -36,6 +37,7 @@ api.add_router("/", projects_router)
 api.add_router("/", notices_router)
 api.add_router("/", disputes_router)
 api.add_router("/", venues_router)
+api.add_router("/", bidding_router)
 
 
 def _json(request: HttpRequest, body: dict[str, Any], status: int) -> HttpResponse:

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "tenderhall.disputes",
     "tenderhall.notices",
     "tenderhall.venues",
+    "tenderhall.bidding",
     "tenderhall.web",
 ]
 
@@ -162,6 +163,12 @@ if os.environ.get("TENDERHALL_S3_BUCKET"):
         },
     }
 WHITENOISE_USE_FINDERS = True
+# Bids stream to disk chunk by chunk; a request body is never held whole in memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("TENDERHALL_MAX_MEMORY_BODY", str(2 * 1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+TENDERHALL_UPLOAD_DIR = DATA_DIR / "uploads"
+TENDERHALL_BID_MAX_BYTES = int(os.environ.get("TENDERHALL_BID_MAX_BYTES", str(4 * 1024**3)))
+TENDERHALL_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
 
 REDIS_URL = os.environ.get("REDIS_URL")
 CHANNEL_LAYERS = (

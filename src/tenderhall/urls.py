@@ -11,6 +11,7 @@ urlpatterns = [
     path("notices/", include("tenderhall.notices.urls")),
     path("disputes/", include("tenderhall.disputes.urls")),
     path("venues/", include("tenderhall.venues.urls")),
+    path("bids/", include("tenderhall.bidding.urls")),
     path("", include("tenderhall.core.urls")),
     path("", include("tenderhall.web.urls")),
     path("django-admin/", admin.site.urls),

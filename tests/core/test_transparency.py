@@ -573,3 +573,12 @@ def test_a_sealed_event_names_nobody_but_commits_to_who(staff: User) -> None:
     assert payload["data"] == {"sealed": transparency.sealed_commitment(details)}
     assert payload["data"] != {"sealed": transparency.sealed_commitment({**details, "actor": "someone-else"})}
     verify_passes(event.index + 1)
+
+
+def test_a_sealed_event_may_show_public_facts(staff: User) -> None:
+    event = log_append(
+        action="test.sealed", actor=staff, data={"secret": "x"}, sealed=True, public_data={"c": "abc"}
+    )
+    payload = json.loads(event.payload)
+    assert payload["data"]["c"] == "abc" and set(payload["data"]) == {"c", "sealed"}
+    assert "secret" not in event.payload and staff.username not in event.payload

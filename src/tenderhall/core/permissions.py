@@ -49,6 +49,9 @@ class Permission(StrEnum):
     BOOKING_REQUEST = "venues:booking:request"
     BOOKING_DECIDE = "venues:booking:decide"
     VENUE_VIEW = "venues:venue:view"
+    # bidding: sealed bids
+    BID_SUBMIT = "bidding:bid:submit"  # bidders, for their own organization
+    BID_EVIDENCE_VIEW = "bidding:bid:view_evidence"  # supervisors: source address, machine fingerprint
 
 
 # Role values match accounts.models.Role (core may not import accounts: DESIGN §2 layers).
@@ -93,7 +96,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.BOOKING_DECIDE,
     },
     # Supervisors read everything and change nothing but their own records (DESIGN §3).
-    "supervisor": _EVERYONE | _READ_ALL,
+    "supervisor": _EVERYONE | _READ_ALL | {Permission.BID_EVIDENCE_VIEW},
     "auditor": _EVERYONE | _READ_ALL,
     "operator": _EVERYONE | {Permission.AUDIT_VIEW},
     "agent": _EVERYONE | _TENDER_PARTY | {Permission.CERTIFICATE_REGISTER_OWN},
@@ -104,6 +107,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.DOCUMENT_OBTAIN,
         Permission.QUESTION_ASK,
         Permission.OBJECTION_RAISE,
+        Permission.BID_SUBMIT,
     },
     "expert": _EVERYONE,
 }

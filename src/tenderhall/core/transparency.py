@@ -45,6 +45,8 @@ class EventSpec:
     # only a keyed commitment to them. For steps whose actor must stay secret from log readers
     # (法 Art 22: who obtained documents, who asked; before the deadline, who bid).
     sealed: bool = False
+    # Facts a sealed event still shows (e.g. a commitment its actor can check against a receipt).
+    public_data: Mapping[str, Any] = field(default_factory=dict)
 
 
 def sealed_commitment(details: Mapping[str, Any]) -> str:
@@ -130,7 +132,7 @@ def log_append_many(specs: Sequence[EventSpec]) -> list[LogEvent]:
                     source_ip="",
                     user_agent="",
                     object={"type": "", "id": ""},
-                    data={"sealed": sealed_commitment(concealed)},
+                    data={**dict(spec.public_data), "sealed": sealed_commitment(concealed)},
                 )
                 actor, org = "", ""
             payload = canonical_json(event)
@@ -176,6 +178,7 @@ def log_append(
     org_uscc: str = "",
     data: Mapping[str, Any] | None = None,
     sealed: bool = False,
+    public_data: Mapping[str, Any] | None = None,
 ) -> LogEvent:
     """Append one event. ``obj`` names the object changed (its model label and primary key);
     ``sealed`` conceals who and what behind a commitment (see EventSpec)."""
@@ -192,6 +195,7 @@ def log_append(
                 org_uscc=org_uscc,
                 data=data or {},
                 sealed=sealed,
+                public_data=public_data or {},
             )
         ]
     )[0]

@@ -1,0 +1,7 @@
+"""bidding API."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["bidding"])

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BiddingConfig(AppConfig):
+    name = "tenderhall.bidding"
+    label = "bidding"

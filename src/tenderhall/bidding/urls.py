@@ -1,0 +1,4 @@
+
+
+app_name = "bidding"
+urlpatterns: list = []

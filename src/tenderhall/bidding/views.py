@@ -1,0 +1,3 @@
+"""Pages of the bidding app."""
+
+from __future__ import annotations
