@@ -22,19 +22,15 @@ What does wait is the next stage: the opening (a later issue) checks
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
-import re
 import secrets
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 
 from tenderhall.accounts.models import Certificate, CertificateStatus, CertificateUsage
 from tenderhall.core import clock
+from tenderhall.core.blobs import clean_filename, discard, safe_extension, store_hashed
 from tenderhall.core.calendar import stored_calendar
 from tenderhall.core.canonical import sha256_hex
 from tenderhall.core.crypto import age, certs
@@ -791,41 +787,6 @@ def _postponement_needed(
 # ---- tender documents -----------------------------------------------------------------------------
 
 
-class _HashingReader(File):
-    """Hands the upload to the storage chunk by chunk, hashing and counting what passes through
-    (one read of the file, whatever the storage backend)."""
-
-    def __init__(self, source: IO[bytes], *, name: str, limit: int) -> None:
-        super().__init__(source, name=name)
-        self.source = source
-        self.limit = limit
-        self.digest = hashlib.sha256()
-        self.count = 0
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        position = self.source.seek(offset, whence)
-        if position == 0:  # a rewind: the storage reads it all again
-            self.digest = hashlib.sha256()
-            self.count = 0
-        return position
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.source.read(size)
-        self.count += len(data)
-        if self.count > self.limit:
-            raise _too_large(self.limit)
-        self.digest.update(data)
-        return data
-
-    def chunks(self, chunk_size: int | None = None) -> Any:
-        self.seek(0)
-        while True:
-            data = self.read(chunk_size or self.DEFAULT_CHUNK_SIZE)
-            if not data:
-                return
-            yield data
-
-
 def _too_large(limit: int) -> DomainError:
     return DomainError(
         "document_too_large",
@@ -834,20 +795,6 @@ def _too_large(limit: int) -> DomainError:
         status=413,
         fields={"file": ""},
     )
-
-
-def _extension(name: str) -> str:
-    extension = os.path.splitext(name)[1].lower()
-    return extension if re.fullmatch(r"\.[a-z0-9]{1,10}", extension) else ""
-
-
-def _clean_filename(filename: str) -> str:
-    name = os.path.basename((filename or "").replace("\\", "/")).strip().replace("\x00", "")
-    if not name or name in (".", ".."):
-        raise ValidationFailed(
-            "filename_required", "请选择要上传的文件", "choose a file to upload", fields={"file": ""}
-        )
-    return name[-200:]
 
 
 @transaction.atomic
@@ -869,31 +816,31 @@ def document_publish(
         raise _section_not_bidding(section)
     if selectors.deadline_passed(section):
         raise _deadline_passed_error(section)
-    name = _clean_filename(filename)
+    name = clean_filename(filename)
     if size is not None and size > MAX_DOCUMENT_BYTES:
         raise _too_large(MAX_DOCUMENT_BYTES)
     note = (note or "").strip()[:2000]
     previous = selectors.latest_document(section)
     version = (previous.version if previous else 0) + 1
     now = clock.now()
-    reader = _HashingReader(file, name=name, limit=MAX_DOCUMENT_BYTES)
-    stored_name = default_storage.get_available_name(
+    blob = store_hashed(
+        file,
         # Our own short name (FileField holds 100 characters); the user's name is kept in the row.
-        f"tender-documents/{now:%Y/%m}/{section.pk}-v{version}-{secrets.token_hex(8)}{_extension(name)}"
+        path=f"tender-documents/{now:%Y/%m}/{section.pk}-v{version}-{secrets.token_hex(8)}{safe_extension(name)}",
+        limit=MAX_DOCUMENT_BYTES,
+        too_large=lambda _size: _too_large(MAX_DOCUMENT_BYTES),
+        empty=ValidationFailed(
+            "document_empty", "上传的文件是空的", "the uploaded file is empty", fields={"file": ""}
+        ),
     )
     try:
-        stored_name = default_storage.save(stored_name, reader)
-        if reader.count == 0:
-            raise ValidationFailed(
-                "document_empty", "上传的文件是空的", "the uploaded file is empty", fields={"file": ""}
-            )
         document = TenderDocument.objects.create(
             section=section,
             version=version,
             filename=name,
-            file=stored_name,
-            sha256=reader.digest.hexdigest(),
-            size=reader.count,
+            file=blob.name,
+            sha256=blob.sha256,
+            size=blob.size,
             note=note,
             published_by=acting_user,
             published_at=now,
@@ -912,8 +859,7 @@ def document_publish(
             },
         )
     except BaseException:
-        if default_storage.exists(stored_name):
-            default_storage.delete(stored_name)  # no file (not even a partial one) without its row
+        discard(blob.name)  # no file without its row
         raise
     if previous is not None:
         _notify(

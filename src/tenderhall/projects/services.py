@@ -8,10 +8,8 @@ or confirm it the same day (§6.2.4) and name the staff member responsible for i
 
 from __future__ import annotations
 
-import hashlib
-import os
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import IO, Any
@@ -22,6 +20,7 @@ from django.db.models import Max
 
 from tenderhall.accounts.models import Organization, OrganizationKind, Role, User
 from tenderhall.core import clock
+from tenderhall.core.blobs import clean_filename, safe_extension, store_hashed
 from tenderhall.core.canonical import sha256_hex
 from tenderhall.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tenderhall.core.models import NotificationChannel
@@ -800,51 +799,6 @@ def section_delete(*, acting_user: User, section: Section) -> None:
 # ---- registration documents ---------------------------------------------------------------------
 
 
-class _HashingFile(File):
-    """Hands the upload to the storage chunk by chunk while hashing it: never the whole file in memory.
-    A rewind to the start (storages do it before writing) starts the hash over."""
-
-    def __init__(self, upload: IO[bytes] | File, name: str) -> None:
-        super().__init__(upload, name)
-        self._source: Any = upload
-        self._restart()
-
-    def _restart(self) -> None:
-        self.sha256 = hashlib.sha256()
-        self.count = 0
-        self.sequential = True
-
-    def rehash(self) -> None:
-        """A second streaming pass, for storages that did not read the file front to back once."""
-        self._source.seek(0)
-        self._restart()
-        while self.read(self.DEFAULT_CHUNK_SIZE):
-            pass
-
-    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
-        position: int = self._source.seek(offset, whence)
-        if offset == 0 and whence == os.SEEK_SET:
-            self._restart()
-        else:
-            self.sequential = False  # a storage that jumps around: hash again afterwards
-        return position
-
-    def read(self, size: int = -1) -> bytes:
-        data: bytes = self._source.read(size)
-        self.sha256.update(data)
-        self.count += len(data)
-        return data
-
-    def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
-        if hasattr(self._source, "seek"):
-            self.seek(0)
-        while data := self.read(chunk_size or self.DEFAULT_CHUNK_SIZE):
-            yield data
-
-    def multiple_chunks(self, chunk_size: int | None = None) -> bool:
-        return True
-
-
 def _size_error(size: int) -> ValidationFailed:
     mib = MAX_DOCUMENT_BYTES // (1024 * 1024)
     return ValidationFailed(
@@ -888,36 +842,27 @@ def project_document_upload(
             "this item is not on the checklist of the project's category",
             fields={"checklist_item_id": ""},
         )
-    name = os.path.basename((filename or getattr(file, "name", "") or "").replace("\\", "/")).strip()
-    if not name:
-        raise ValidationFailed(
-            "filename_required", "文件须有文件名", "the file needs a name", fields={"file": ""}
-        )
-    declared = getattr(file, "size", None)
-    if isinstance(declared, int) and declared > MAX_DOCUMENT_BYTES:
-        raise _size_error(declared)  # refused before a byte is stored
-    stream = _HashingFile(file, name)
+    name = clean_filename(filename or getattr(file, "name", ""))
+    now = clock.now()
+    blob = store_hashed(
+        file,
+        path=f"projects/{now:%Y/%m}/{uuid.uuid4().hex}{safe_extension(name)}",
+        limit=MAX_DOCUMENT_BYTES,
+        too_large=_size_error,
+        empty=ValidationFailed("document_empty", "文件为空", "the file is empty", fields={"file": ""}),
+    )
     doc = ProjectDocument(
         project=project,
         checklist_item=item,
-        filename=name[-200:],
+        filename=name,
+        file=blob.name,
         uploaded_by=acting_user,
-        uploaded_at=clock.now(),
+        uploaded_at=now,
         review_round=project.returned_count,
-        sha256="",
-        size=0,
+        sha256=blob.sha256,
+        size=blob.size,
     )
-    _, ext = os.path.splitext(name)
-    doc.file.save(f"{uuid.uuid4().hex}{ext[:16].lower()}", stream, save=False)
     try:
-        if not stream.sequential:
-            stream.rehash()
-        if stream.count > MAX_DOCUMENT_BYTES:
-            raise _size_error(stream.count)  # the size was not declared, or wrongly
-        if stream.count == 0:
-            raise ValidationFailed("document_empty", "文件为空", "the file is empty", fields={"file": ""})
-        doc.sha256 = stream.sha256.hexdigest()
-        doc.size = stream.count
         doc.save()
         log_append(
             action=ProjectsAction.DOCUMENT_UPLOADED,
