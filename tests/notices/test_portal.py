@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
+from decimal import Decimal
 
 import pytest
 from django.test import Client
@@ -179,7 +180,11 @@ def test_portal_page_feed_and_api_agree(world: World):
         assert api[field] in page and api[field] in summary
     for section in api["sections"]:
         assert section["opening_recipient"] in page and section["opening_recipient"] in summary
-        assert section["estimated_price"] in page and section["bond_amount"] in page
+        # the page shows amounts with thousands separators, the API as plain decimal strings
+        assert (
+            f"{Decimal(section['estimated_price']):,}" in page
+            and f"{Decimal(section['bond_amount']):,}" in page
+        )
     assert entry.find(f"{ATOM}link").get("href").endswith(f"/notices/{notice.pk}/")  # type: ignore[union-attr]
     # the one source of all three
     assert selectors.notice_public_data(notice)["body_sha256"] == api["body_sha256"]
