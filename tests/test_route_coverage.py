@@ -19,6 +19,7 @@ PERMISSION_TESTS = "\n".join(
     p.read_text(encoding="utf-8") for p in sorted(TESTS.glob("*/test_permissions.py"))
 )
 NOT_OURS = ("api/v1/", "i18n/", "django-admin/")
+MOUNTED_APPS = {"bids": "bidding"}  # url prefix → app, where they differ
 
 
 def _mentioned(path: str) -> bool:
@@ -55,7 +56,7 @@ def _page_classified(route: str) -> bool:
     """Pages of an app are keyed app-relative in tests/<app>/test_permissions.py; the kernel's and
     accounts' pages by their full route in tests/accounts/test_permissions.py."""
     app, _, rest = route.partition("/")
-    own = TESTS / app / "test_permissions.py"
+    own = TESTS / MOUNTED_APPS.get(app, app) / "test_permissions.py"
     if own.exists() and app != "accounts":
         text = own.read_text(encoding="utf-8")
         placeholder = r"(<(\w+:)?\w+>|\{\w+\})"

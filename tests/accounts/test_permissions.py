@@ -98,7 +98,16 @@ PAGE_ROUTES: dict[str, tuple[str, str]] = {
 }
 # Included urlconfs that are not ours to classify route by route (each app's own permission tests
 # classify its routes; tests/test_route_coverage.py checks that every route is classified somewhere).
-FOREIGN_PREFIXES = ("api/v1/", "i18n/", "django-admin/", "projects/", "notices/", "disputes/", "venues/")
+FOREIGN_PREFIXES = (
+    "api/v1/",
+    "i18n/",
+    "django-admin/",
+    "projects/",
+    "notices/",
+    "disputes/",
+    "venues/",
+    "bids/",
+)
 # The API paths of the accounts and core routers, which this file classifies.
 OWN_API_PREFIXES = tuple(
     f"{API}/{p}"
@@ -356,6 +365,7 @@ def test_every_page_is_classified():
         "notices/",
         "disputes/",
         "venues/",
+        "bids/",
     }, "classify the new urlconf"
     assert sorted(_page_routes(get_resolver().url_patterns)) == sorted(PAGE_ROUTES)
 

@@ -192,3 +192,31 @@ def test_the_tool_does_not_import_django():
     code = "import sys, tenderhall.client.cli; print('django' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["make"],
+        ["check"],
+        ["seal"],
+        ["open"],
+        ["recipient"],
+        ["submit"],
+        ["receipt"],
+        ["receipt", "verify"],
+        ["keygen"],
+    ],
+)
+def test_every_command_has_help(capsys, command):
+    with pytest.raises(SystemExit) as info:
+        main([*command, "--help"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: tenderhall-bid " + " ".join(command))
+
+
+def test_keygen_refuses_when_only_the_identity_file_exists(tmp_path, capsys):
+    (tmp_path / "identity.txt").write_text("# someone's\n")
+    assert main(["keygen", "--out", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith("file_exists: ")
+    assert not (tmp_path / "encryption.key").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -25,6 +26,8 @@ class UploadSession(models.Model):
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     size = models.BigIntegerField()
+    # The SHA-256 the client declared at creation (optional), checked at finalize.
+    declared_sha256 = models.CharField(max_length=64, blank=True)
     received = models.BigIntegerField(default=0)
     status = models.CharField(max_length=20, choices=UploadStatus.choices, default=UploadStatus.OPEN)
     created_at = models.DateTimeField()
@@ -36,8 +39,15 @@ class UploadSession(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
-    def can_append(self) -> bool:
+    def can_append(self, now: dt.datetime) -> bool:
+        return self.status == UploadStatus.OPEN and now < self.expires_at
+
+    def can_abort(self) -> bool:
         return self.status == UploadStatus.OPEN
+
+    @property
+    def percent(self) -> int:
+        return int(self.received * 100 // self.size) if self.size else 0
 
 
 class BidStatus(models.TextChoices):
@@ -79,3 +89,8 @@ class Bid(models.Model):
                 name="one_live_bid_per_bidder",
             )
         ]
+
+    def can_withdraw(self, now: dt.datetime) -> bool:
+        # 法 Art 29: a bid may be withdrawn until the deadline.
+        deadline = self.section.bid_deadline
+        return self.status == BidStatus.SUBMITTED and deadline is not None and now < deadline

@@ -75,8 +75,30 @@ class ApiClient:
     def get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         return self._request("GET", path, params=params)
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def put_bytes(self, path: str, content: bytes, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """A raw body (an upload chunk), sent with its Content-Length."""
+        return self._request(
+            "PUT",
+            path,
+            params=params,
+            content=content,
+            extra_headers={"Content-Type": "application/octet-stream"},
+        )
+
+    def delete(self, path: str) -> None:
+        self._request("DELETE", path, allow_empty=True)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        extra_headers: dict[str, str] | None = None,
+        allow_empty: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        headers.update(extra_headers or {})
         try:
             response = self._http.request(method, path, headers=headers, **kwargs)
         except httpx.TimeoutException as exc:
@@ -93,6 +115,8 @@ class ApiClient:
                 )
             ) from exc
         body = _json_or_none(response)
+        if response.is_success and allow_empty and not response.content:
+            return {}
         if response.is_success:
             if not isinstance(body, dict):
                 raise ApiError(

@@ -1,5 +1,11 @@
 """``tenderhall-bid``: the bidder's tool (DESIGN §4). It talks to the platform's HTTP API only.
 
+Keys and login: ``keygen``, ``csr``, ``sign-challenge``, ``login``, ``whoami``. Bids
+(docs/bid-package.md): ``make`` builds the signed bid package, ``check`` verifies one, ``seal``
+encrypts it (age v1) to the bidder and the section's opening key, ``open`` decrypts,
+``recipient`` prints a certificate's age recipient, ``submit`` uploads (resumable) and saves
+the signed receipt, ``receipt verify`` checks a receipt offline.
+
 Exit status: 0 done; 1 a local problem (files, keys, profile); 2 the server refused or could not
 be reached. Errors are printed as ``code: 中文说明 / English message`` on stderr.
 
@@ -21,8 +27,12 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from tenderhall import __version__
+from tenderhall.client import envelope, fingerprint, package, receipt, upload
 from tenderhall.client.api import ApiClient, ApiError
-from tenderhall.core.crypto import certs
+from tenderhall.client.errors import ToolError
+from tenderhall.client.files import atomic_output, file_sha256, read_bytes, refuse_existing
+from tenderhall.core import clock
+from tenderhall.core.crypto import age, certs
 from tenderhall.core.errors import DomainError
 
 DEFAULT_SERVER = "http://127.0.0.1:8000"
@@ -34,10 +44,9 @@ SIGNING_KEY = "signing.key"
 SIGNING_PUB = "signing.pub.pem"
 ENCRYPTION_KEY = "encryption.key"
 ENCRYPTION_PUB = "encryption.pub.pem"
+IDENTITY = "identity.txt"
 
-
-class CliError(DomainError):
-    """A local refusal (exit 1)."""
+CliError = ToolError  # a local refusal (exit 1)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -129,13 +138,113 @@ def _require_str(body: dict[str, Any], *keys: str) -> None:
         )
 
 
+class _Pinned:
+    def __init__(self, pem: str, key_id: str) -> None:
+        self.pem = pem
+        self.key_id = key_id
+
+
+def _fetch_platform_key(api: ApiClient) -> _Pinned:
+    answer = api.get_json("/api/v1/log/key")
+    _require_str(answer, "public_key_pem", "key_id")
+    try:
+        key = receipt.PlatformKey.from_pem(answer["public_key_pem"])
+    except ToolError as exc:
+        raise ApiError(
+            {"code": exc.code, "message_zh": exc.message_zh, "message_en": exc.message_en}
+        ) from exc
+    if key.key_id != answer["key_id"].lower():
+        raise ApiError(
+            {
+                "code": "platform_key_invalid",
+                "message_zh": "服务器给出的平台公钥与其编号不符",
+                "message_en": "The server's platform key does not match its key id",
+                "detail": "",
+            }
+        )
+    return _Pinned(answer["public_key_pem"], key.key_id)
+
+
+def _check_pin(path: Path, server: str, platform: _Pinned) -> None:
+    """Trust on first use: a later login to the same server must see the same platform key."""
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(old, dict) or old.get("server") != server:
+        return
+    pinned = old.get("platform_key_id")
+    if isinstance(pinned, str) and pinned and pinned != platform.key_id:
+        raise ApiError(
+            {
+                "code": "platform_key_changed",
+                "message_zh": (
+                    f"服务器的平台公钥已改变（原 {pinned[:16]}…，现 {platform.key_id[:16]}…）；"
+                    "请向交易中心核实后删除登录信息文件再登录"
+                ),
+                "message_en": (
+                    f"The server's platform key changed (pinned {pinned[:16]}…, now {platform.key_id[:16]}…); "
+                    f"check with the trading centre, then delete {path} and log in again"
+                ),
+                "detail": "",
+            }
+        )
+
+
+def _optional_profile(args: argparse.Namespace) -> dict[str, Any] | None:
+    path = _profile_path(args)
+    return _load_profile(path) if path.is_file() else None
+
+
+def _server_for(args: argparse.Namespace) -> str:
+    """--server, else the logged-in server, else $TENDERHALL_SERVER, else the default."""
+    if getattr(args, "server", None):
+        return str(args.server).rstrip("/")
+    profile = _optional_profile(args)
+    if profile is not None:
+        return profile["server"]
+    return (os.environ.get(SERVER_ENV) or DEFAULT_SERVER).rstrip("/")
+
+
+def _opening_key(server: str, section_id: int) -> tuple[str, age.X25519Recipient]:
+    """The section's code and published opening key (public endpoint, no login needed)."""
+    with ApiClient(server) as api:
+        answer = api.get_json(f"/api/v1/sections/{section_id}/opening-key")
+    _require_str(answer, "section_code", "recipient")
+    if answer.get("section_id") != section_id:
+        raise ApiError(
+            {
+                "code": "bad_response",
+                "message_zh": "服务器返回了另一个标段的开标公钥",
+                "message_en": "The server answered with another section's opening key",
+                "detail": "",
+            }
+        )
+    try:
+        recipient = age.X25519Recipient.from_string(answer["recipient"])
+    except age.AgeError as exc:
+        raise ApiError(
+            {
+                "code": "bad_response",
+                "message_zh": "开标公钥格式错误",
+                "message_en": "malformed opening key",
+                "detail": "",
+            }
+        ) from exc
+    return answer["section_code"], recipient
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
 # ------------------------------------------------------------------------------------------------
 # commands
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
     out = Path(args.out)
-    paths = [out / name for name in (SIGNING_KEY, SIGNING_PUB, ENCRYPTION_KEY, ENCRYPTION_PUB)]
+    paths = [out / name for name in (SIGNING_KEY, SIGNING_PUB, ENCRYPTION_KEY, ENCRYPTION_PUB, IDENTITY)]
     existing = [str(p) for p in paths if p.exists()]
     if existing:
         raise CliError(
@@ -151,6 +260,10 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     _write_new(out / SIGNING_PUB, certs.public_key_to_pem(signing.public_key()), 0o644)
     _write_new(out / ENCRYPTION_KEY, certs.private_key_to_pem(encryption, passphrase), 0o600)
     _write_new(out / ENCRYPTION_PUB, certs.public_key_to_pem(encryption.public_key()), 0o644)
+    # The same X25519 key in age's identity format, so `age -d -i identity.txt bid.age` works.
+    # age identity files hold the key in clear (age-keygen writes them so too): mode 0600.
+    identity = age.identity_from_private_key(encryption)
+    _write_new(out / IDENTITY, age.format_identity_file(identity, created=clock.now()).encode("ascii"), 0o600)
     protected = (
         "（已用口令加密 / encrypted with the passphrase）"
         if passphrase
@@ -159,6 +272,10 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     print(f"签名密钥 / signing key ({args.algorithm}): {out / SIGNING_KEY} {protected}")
     print(f"加密密钥 / encryption key (x25519): {out / ENCRYPTION_KEY}")
     print(f"公钥 / public keys: {out / SIGNING_PUB}, {out / ENCRYPTION_PUB}")
+    print(
+        f"age 私钥 / age identity: {out / IDENTITY}（未加密 / not encrypted）"
+        f" — age 公钥 / recipient: {identity.recipient()}"
+    )
     return 0
 
 
@@ -194,7 +311,10 @@ def cmd_login(args: argparse.Namespace) -> int:
             "The private key does not belong to this certificate",
         )
     server = args.server.rstrip("/")
+    path = _profile_path(args)
     with ApiClient(server) as api:
+        platform = _fetch_platform_key(api)
+        _check_pin(path, server, platform)
         answer = api.post_json("/api/v1/auth/challenge", {"username": args.username})
         _require_str(answer, "nonce", "challenge")
         nonce = answer["nonce"]
@@ -227,7 +347,6 @@ def cmd_login(args: argparse.Namespace) -> int:
     _require_str(session, "token", "expires_at")
     raw_user = session.get("user")
     user: dict[str, Any] = raw_user if isinstance(raw_user, dict) else {}
-    path = _profile_path(args)
     _save_profile(
         path,
         {
@@ -235,6 +354,12 @@ def cmd_login(args: argparse.Namespace) -> int:
             "username": str(user.get("username") or args.username),
             "token": session["token"],
             "expires_at": session["expires_at"],
+            # Pinned here, used offline by `receipt verify` (a receipt is only as good as the key).
+            "platform_key_pem": platform.pem,
+            "platform_key_id": platform.key_id,
+            # Defaults for `make`.
+            "signing_key": str(Path(args.key).resolve()),
+            "signing_cert": str(Path(args.cert).resolve()),
         },
     )
     print(
@@ -242,6 +367,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         f" — {user.get('organization', '')} ({user.get('role', '')}),"
         f" 有效期至 / valid until {session['expires_at']}"
     )
+    print(f"平台公钥 / platform key pinned: {platform.key_id}")
     return 0
 
 
@@ -257,6 +383,192 @@ def cmd_whoami(args: argparse.Namespace) -> int:
     with ApiClient(profile["server"], token=profile["token"]) as api:
         me = api.get_json("/api/v1/auth/me")
     print(json.dumps(me, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_make(args: argparse.Namespace) -> int:
+    out = Path(args.output)
+    refuse_existing(out)
+    summary = package.parse_summary(
+        read_bytes(Path(args.summary), "开标一览表", "summary").decode("utf-8", "replace")
+    )
+    opening_summary, bond_reference = package.validate_summary(summary, bond_reference=args.bond_reference)
+    attachments = package.collect_attachments(Path(args.directory))
+    profile = _optional_profile(args) or {}
+    key_path = args.key or profile.get("signing_key")
+    cert_path = args.cert or profile.get("signing_cert")
+    if not key_path or not cert_path:
+        raise ToolError(
+            "signing_key_required",
+            "请用 --key 和 --cert 指定签名私钥和签名证书（或先用它们登录）",
+            "Give the signing key and certificate with --key and --cert (or log in with them first)",
+        )
+    signer = package.load_signer(Path(key_path), Path(cert_path), _passphrase())
+    section_code, _ = _opening_key(_server_for(args), args.section)
+    with atomic_output(out) as fh:
+        manifest = package.build_package(
+            fh,
+            section_id=args.section,
+            section_code=section_code,
+            opening_summary=opening_summary,
+            bond_reference=bond_reference,
+            attachments=attachments,
+            signer=signer,
+            machine=fingerprint.machine_fingerprint(),
+            made_at=clock.now(),
+        )
+    total = sum(f["size"] for f in manifest["files"])
+    print(
+        f"投标文件包 / bid package: {out} — 标段 / section {section_code},"
+        f" {manifest['bidder']['name']} ({manifest['bidder']['uscc']}),"
+        f" 报价 / price {opening_summary['price']} 元, {len(manifest['files'])} 个附件 / files ({_mib(total)})"
+    )
+    print(f"下一步 / next: tenderhall-bid seal --section {args.section} {out} -o {out.with_suffix('.age')}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    manifest = package.verify_package(Path(args.package))
+    summary = manifest.get("opening_summary", {})
+    print(
+        f"package OK: 标段 / section {manifest['section']['code']} (id {manifest['section']['id']}),"
+        f" {manifest['bidder']['name']} ({manifest['bidder']['uscc']}), 报价 / price {summary.get('price')} 元,"
+        f" {len(manifest['files'])} 个附件 / files, made_at {manifest.get('made_at')}"
+    )
+    return 0
+
+
+def _own_recipient(args: argparse.Namespace) -> age.X25519Recipient | None:
+    if args.encryption_cert:
+        return envelope.recipient_from_certificate_file(Path(args.encryption_cert))
+    if args.encryption_key:
+        identities = envelope.identities_from_file(Path(args.encryption_key), _passphrase())
+        return identities[0].recipient()
+    return None
+
+
+def cmd_seal(args: argparse.Namespace) -> int:
+    src, out = Path(args.input), Path(args.output)
+    refuse_existing(out)
+    recipients = envelope.recipients_from_args(
+        args.recipient or [], [Path(p) for p in args.recipients_file or []]
+    )
+    own = _own_recipient(args)
+    opening: age.X25519Recipient | None = None
+    if args.section is not None:
+        if own is None:
+            raise ToolError(
+                "encryption_key_required",
+                "按标段加密时须用 --encryption-cert 或 --encryption-key 指定本单位的加密证书或私钥，"
+                "否则开标时本单位无法解密",
+                "Sealing for a section needs your own encryption certificate or key "
+                "(--encryption-cert or --encryption-key): you decrypt your bid at the opening",
+            )
+        manifest = package.read_manifest(src)
+        section = manifest.get("section")
+        made_for = section.get("id") if isinstance(section, dict) else None
+        if made_for != args.section:
+            raise ToolError(
+                "package_wrong_section",
+                f"该投标文件包是为标段 {made_for} 制作的，不是标段 {args.section}",
+                f"This bid package was made for section {made_for}, not {args.section}",
+            )
+        code, opening = _opening_key(_server_for(args), args.section)
+    if own is not None:
+        recipients.insert(0, own)
+    envelope.seal(src, out, recipients, opening=opening)
+    names = [str(r) for r in recipients]
+    if opening is not None:
+        names.append(
+            f"{opening}（标段 / section {code} 开标公钥 / opening key, id {age.opening_key_id(opening)}）"
+        )
+    print(f"已加密 / sealed: {out} → " + ", ".join(names))
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    identities = [
+        i for path in args.identity for i in envelope.identities_from_file(Path(path), _passphrase())
+    ]
+    envelope.open_envelope(Path(args.input), Path(args.output), identities)
+    print(f"已解密 / opened: {args.output}")
+    return 0
+
+
+def cmd_recipient(args: argparse.Namespace) -> int:
+    print(envelope.recipient_from_certificate_file(Path(args.certificate)))
+    return 0
+
+
+def _logged_in(args: argparse.Namespace) -> dict[str, Any]:
+    profile = _load_profile(_profile_path(args))
+    if getattr(args, "server", None) and args.server.rstrip("/") != profile["server"]:
+        raise ToolError(
+            "profile_server_mismatch",
+            f"当前登录的服务器是 {profile['server']}，请先登录 {args.server}",
+            f"You are logged in to {profile['server']}; log in to {args.server} first",
+        )
+    return profile
+
+
+def _pinned_key(args: argparse.Namespace) -> receipt.PlatformKey:
+    if args.platform_key:
+        return receipt.PlatformKey.from_pem(read_bytes(Path(args.platform_key), "平台公钥", "platform key"))
+    path = _profile_path(args)
+    profile = _load_profile(path) if path.is_file() else {}
+    pem = profile.get("platform_key_pem")
+    if not isinstance(pem, str) or not pem:
+        raise ToolError(
+            "platform_key_missing",
+            "没有已保存的平台公钥：请先登录（登录时保存），或用 --platform-key 指定",
+            "No pinned platform key: log in first (login saves it) or give --platform-key",
+        )
+    return receipt.PlatformKey.from_pem(pem)
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    profile = _logged_in(args)
+    path = Path(args.input)
+    if not path.is_file():
+        raise ToolError("file_unreadable", f"文件不存在：{path}", f"No such file: {path}")
+    chunk = args.chunk_mib * upload.MIB if args.chunk_mib else None
+    with ApiClient(profile["server"], token=profile["token"]) as api:
+        result = upload.Uploader(
+            api, server=profile["server"], section_id=args.section, path=path, chunk_bytes=chunk
+        ).run()
+    got = result.receipt
+    print(f"已递交 / submitted: {path} ({_mib(result.size)}), 回执 / receipt saved to {result.receipt_file}")
+    if got.get("ciphertext_sha256") != result.sha256 or got.get("ciphertext_size") != result.size:
+        raise ToolError(
+            "receipt_mismatch",
+            "回执中的密文哈希或大小与本地文件不符，请联系交易中心",
+            "The receipt's ciphertext hash or size differs from the local file; contact the trading centre",
+        )
+    if isinstance(profile.get("platform_key_pem"), str):
+        receipt.verify_receipt(got, receipt.PlatformKey.from_pem(profile["platform_key_pem"]))
+        print(
+            f"receipt OK: 日志序号 / log index {got['log']['index']}, 接收时间 / received_at {got['received_at']}"
+        )
+    return 0
+
+
+def cmd_receipt_verify(args: argparse.Namespace) -> int:
+    key = _pinned_key(args)
+    data = receipt.verify_receipt(receipt.load_receipt(Path(args.receipt)), key)
+    if args.bid:
+        sha256, size = file_sha256(Path(args.bid))
+        if (sha256, size) != (data["ciphertext_sha256"], data["ciphertext_size"]):
+            raise ToolError(
+                "receipt_file_mismatch",
+                f"{args.bid} 不是回执所对应的密文（哈希或大小不符）",
+                f"{args.bid} is not the ciphertext this receipt is for (hash or size differs)",
+            )
+    print(
+        f"receipt OK: 标段 / section {data['section']['code']}, {data['bidder']['name']} ({data['bidder']['uscc']}),"
+        f" 密文 / ciphertext sha256 {data['ciphertext_sha256']} ({data['ciphertext_size']} bytes),"
+        f" 接收时间 / received_at {data['received_at']}, 日志序号 / log index {data['log']['index']}"
+        f" of {data['log']['tree_size']}, 平台公钥 / platform key {key.key_id[:16]}…"
+    )
     return 0
 
 
@@ -305,7 +617,110 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("whoami", help="show who the saved login is")
     p.add_argument("--server", metavar="URL", help="check that the profile is for this server")
     p.set_defaults(func=cmd_whoami)
+
+    server_help = "the platform (default: the logged-in server, $TENDERHALL_SERVER or " + DEFAULT_SERVER + ")"
+    p = sub.add_parser(
+        "make",
+        help="build the signed bid package (ZIP) from an opening summary and a directory of files",
+        description="Build the bid package of docs/bid-package.md: manifest.json (canonical JSON), "
+        "manifest.sig, signing.pem and attachments/… from DIR. summary.json = "
+        '{"price": "1234567.89", "duration_days": 180, "quality": "合格", '
+        '"project_manager": {"name": "…", "certificate_number": "…"}, "bond_reference": "…"}; '
+        "the price is a string, never a number.",
+    )
+    p.add_argument("--section", required=True, type=int, metavar="ID", help="the section (标段) id")
+    p.add_argument("--summary", required=True, metavar="FILE", help="the opening summary (开标一览表), JSON")
+    p.add_argument("directory", metavar="DIR", help="the bid documents; every file becomes attachments/…")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="the package to write (bid.zip)")
+    p.add_argument("--key", metavar="FILE", help="signing key (default: the one you logged in with)")
+    p.add_argument("--cert", metavar="FILE", help="signing certificate (default: the one you logged in with)")
+    p.add_argument(
+        "--bond-reference", metavar="REF", help="bid bond / e-guarantee reference (保证金/保函编号)"
+    )
+    p.add_argument("--server", metavar="URL", help=server_help)
+    p.set_defaults(func=cmd_make)
+
+    p = sub.add_parser("check", help="verify a bid package: layout, signature and file hashes")
+    p.add_argument("package", metavar="BID_ZIP")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "seal",
+        help="encrypt a file (age v1) to recipients, or a bid package to you and a section's opening key",
+        description="age v1 encryption, streaming. With --section ID the recipients are your own "
+        "encryption key and the section's published opening key, with the opening-key claim stanza "
+        "(docs/bid-package.md); -r/-R add more recipients.",
+    )
+    p.add_argument(
+        "-r", "--recipient", action="append", metavar="AGE1…", help="an age recipient (repeatable)"
+    )
+    p.add_argument(
+        "-R", "--recipients-file", action="append", metavar="FILE", help="a file of age recipients"
+    )
+    p.add_argument("--section", type=int, metavar="ID", help="seal a bid package for this section")
+    own = p.add_mutually_exclusive_group()
+    own.add_argument("--encryption-cert", metavar="FILE", help="your encryption certificate (X25519)")
+    own.add_argument(
+        "--encryption-key", metavar="FILE", help="your encryption key (PEM or age identity file)"
+    )
+    p.add_argument("--server", metavar="URL", help=server_help)
+    p.add_argument("input", metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.set_defaults(func=cmd_seal)
+
+    p = sub.add_parser("open", help="decrypt an age file (no partial output on failure)")
+    p.add_argument(
+        "-i", "--identity", action="append", required=True, metavar="FILE",
+        help="an age identity file (AGE-SECRET-KEY-1…) or a PEM X25519 key (repeatable)",
+    )  # fmt: skip
+    p.add_argument("input", metavar="FILE")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.set_defaults(func=cmd_open)
+
+    p = sub.add_parser("recipient", help="print an encryption certificate's X25519 key as age1…")
+    p.add_argument("certificate", metavar="CERT")
+    p.set_defaults(func=cmd_recipient)
+
+    p = sub.add_parser(
+        "submit",
+        help="upload a sealed bid (resumable) and save the signed receipt",
+        description="Resumable chunked upload. Progress and retries go to stderr; the state is kept in "
+        "FILE.upload.json, so running the same command again continues where it stopped. The receipt "
+        "is saved as FILE.receipt.json and checked against the pinned platform key.",
+    )
+    p.add_argument("--section", required=True, type=int, metavar="ID")
+    p.add_argument(
+        "--chunk-mib", type=_positive_int, metavar="N", help="chunk size in MiB (default: the server's)"
+    )
+    p.add_argument("--server", metavar="URL", help="check that the login is for this server")
+    p.add_argument("input", metavar="BID_AGE")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("receipt", help="bid receipts")
+    receipt_sub = p.add_subparsers(dest="receipt_command", required=True, metavar="ACTION")
+    p = receipt_sub.add_parser(
+        "verify",
+        help="verify a receipt offline",
+        description="Checks, in order: format, platform_key, signature, leaf_hash, commitment, inclusion, "
+        "signed_tree_head. Exit 0 and 'receipt OK', or 1 naming the failing check.",
+    )
+    p.add_argument("receipt", metavar="RECEIPT_JSON")
+    p.add_argument(
+        "--platform-key", metavar="FILE", help="the platform public key PEM (default: pinned at login)"
+    )
+    p.add_argument("--bid", metavar="BID_AGE", help="also check that this file is the receipted ciphertext")
+    p.set_defaults(func=cmd_receipt_verify)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"a positive whole number is needed, not {text!r}")
+    return value
 
 
 def _report(code: str, message_zh: str, message_en: str, detail: str = "") -> None:

@@ -25,6 +25,14 @@ sends just that key; the server then streams :func:`decrypt_with_file_key`, whic
 key against the header MAC first. age stanzas are anonymous: a header does not say who its
 recipients are, only :func:`header_has_recipient` with the private key can tell.
 
+Bid envelopes therefore carry one more, non-standard stanza, first in the header:
+``-> tenderhall-opening-key <KEY_ID>`` with an empty body (:func:`opening_claim_stanza`), naming
+the section's opening key; age and :class:`X25519Identity` skip stanza types they do not know,
+so interop is kept. And the X25519 stanza for the opening key is made with a *deterministic*
+ephemeral secret derived from the file key (:func:`opening_ephemeral`): once the bidder reveals
+the file key at the opening, anyone can recompute that stanza (:func:`verify_opening_stanza`)
+and so prove the opening key could really decrypt the bid, without the opening key itself.
+
 Pure module: no Django import, the bidder tool uses it too. Every failure is an
 :class:`AgeError` with a stable code, never a raw ``cryptography`` exception.
 """
@@ -39,7 +47,7 @@ import hmac
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Final, Protocol
 
@@ -72,9 +80,13 @@ __all__ = [
     "header_has_recipient",
     "identity_from_private_key",
     "load_identities",
+    "opening_claim_stanza",
+    "opening_ephemeral",
+    "opening_key_id",
     "parse_header",
     "recipient_from_public_key",
     "unwrap_file_key",
+    "verify_opening_stanza",
 ]
 
 FILE_KEY_SIZE: Final = 16  # spec "File key": 128-bit
@@ -98,6 +110,8 @@ _MAC_TAIL: Final = 1 + 43 + 1  # " " base64(MAC) LF after "---"
 X25519_TYPE: Final = "X25519"
 X25519_INFO: Final = b"age-encryption.org/v1/X25519"
 RECIPIENT_HRP: Final = "age"
+OPENING_CLAIM_TYPE: Final = "tenderhall-opening-key"
+OPENING_EPHEMERAL_INFO: Final = b"tenderhall/opening-stanza/v1"
 IDENTITY_HRP: Final = "AGE-SECRET-KEY-"
 
 # ---------------------------------------------------------------------------------------------
@@ -313,7 +327,11 @@ class X25519Recipient:
 
     def wrap(self, file_key: bytes) -> list[Stanza]:
         # spec "X25519 recipient stanza": a fresh ephemeral secret per stanza and file.
-        ephemeral = X25519PrivateKey.generate()
+        return [self.wrap_with_ephemeral(file_key, X25519PrivateKey.generate())]
+
+    def wrap_with_ephemeral(self, file_key: bytes, ephemeral: X25519PrivateKey) -> Stanza:
+        """The stanza made with a given ephemeral secret. Only for :func:`opening_ephemeral`:
+        reusing an ephemeral across files or recipients breaks age's assumptions."""
         share = ephemeral.public_key().public_bytes_raw()
         try:
             shared = ephemeral.exchange(self._key)
@@ -321,7 +339,7 @@ class X25519Recipient:
             raise _fail("age_key_invalid", "the recipient is a low-order X25519 point") from None
         wrap_key = _hkdf(shared, share + self.public_bytes, X25519_INFO)
         body = ChaCha20Poly1305(wrap_key).encrypt(bytes(12), file_key, None)
-        return [Stanza(X25519_TYPE, (_b64encode(share).decode("ascii"),), body)]
+        return Stanza(X25519_TYPE, (_b64encode(share).decode("ascii"),), body)
 
 
 def _x25519_stanza_share(stanza: Stanza) -> bytes:
@@ -671,12 +689,37 @@ def _decrypt_payload(file_key: bytes, src: BinaryIO, dst: BinaryIO) -> None:
 # Public streaming API
 
 
-def encrypt(recipients: Sequence[Recipient], src: BinaryIO, dst: BinaryIO) -> None:
-    """Encrypt all of ``src`` to ``dst`` as an age file that each recipient can open."""
+EphemeralFor = Callable[[bytes, X25519Recipient], X25519PrivateKey | None]
+
+
+def encrypt(
+    recipients: Sequence[Recipient],
+    src: BinaryIO,
+    dst: BinaryIO,
+    *,
+    extra_stanzas: Sequence[Stanza] = (),
+    ephemeral_for: EphemeralFor | None = None,
+) -> None:
+    """Encrypt all of ``src`` to ``dst`` as an age file that each recipient can open.
+
+    ``extra_stanzas`` go first in the header, before the recipients' stanzas (readers skip
+    types they do not know). ``ephemeral_for(file_key, recipient)`` may give the ephemeral
+    secret of an X25519 recipient's stanza (:func:`opening_ephemeral`); ``None`` means a fresh
+    random one, as age does.
+    """
     if not recipients:
         raise _fail("age_no_recipients")
     file_key = os.urandom(FILE_KEY_SIZE)  # spec "File key": fresh CSPRNG output per file
-    stanzas = [stanza for recipient in recipients for stanza in recipient.wrap(file_key)]
+    stanzas = list(extra_stanzas)
+    for recipient in recipients:
+        ephemeral = None
+        if ephemeral_for is not None and isinstance(recipient, X25519Recipient):
+            ephemeral = ephemeral_for(file_key, recipient)
+        if ephemeral is not None:
+            assert isinstance(recipient, X25519Recipient)
+            stanzas.append(recipient.wrap_with_ephemeral(file_key, ephemeral))
+        else:
+            stanzas += recipient.wrap(file_key)
     _write_all(dst, memoryview(_marshal_header(stanzas, file_key)))
     _encrypt_payload(file_key, src, dst)
 
@@ -713,3 +756,46 @@ def decrypt_bytes(identities: Sequence[Identity], data: bytes) -> bytes:
     out = io.BytesIO()
     decrypt(identities, io.BytesIO(data), out)
     return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# The opening-key claim and the deterministic opening stanza (docs/bid-package.md)
+
+
+def opening_key_id(recipient: X25519Recipient) -> str:
+    """Unpadded standard base64 of the first 16 bytes of SHA-256(raw opening public key)."""
+    return _b64encode(hashlib.sha256(recipient.public_bytes).digest()[:16]).decode("ascii")
+
+
+def opening_claim_stanza(recipient: X25519Recipient) -> Stanza:
+    """``-> tenderhall-opening-key <KEY_ID>`` with an empty body: which opening key the file is
+    sealed to (age stanzas are anonymous, so the server could not tell otherwise)."""
+    return Stanza(OPENING_CLAIM_TYPE, (opening_key_id(recipient),), b"")
+
+
+def opening_ephemeral(file_key: bytes, recipient: X25519Recipient) -> X25519PrivateKey:
+    """e = HKDF-SHA256(ikm=file key, salt=raw opening public key, info="tenderhall/opening-stanza/v1").
+
+    Whoever knows the file key can already read the file, so deriving the ephemeral from it
+    reveals nothing new; it lets the file key's holder recompute the opening stanza."""
+    if len(file_key) != FILE_KEY_SIZE:
+        raise _fail("age_file_key_invalid")
+    okm = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=recipient.public_bytes, info=OPENING_EPHEMERAL_INFO
+    ).derive(bytes(file_key))
+    return X25519PrivateKey.from_private_bytes(okm)
+
+
+def verify_opening_stanza(header: Header, file_key: bytes, recipient: X25519Recipient) -> bool:
+    """Whether ``file_key`` is this header's file key (the MAC verifies) and the header holds the
+    X25519 stanza that wraps it for ``recipient`` with :func:`opening_ephemeral` — which proves
+    the opening key can unwrap the file key, without using the opening key."""
+    if len(file_key) != FILE_KEY_SIZE:
+        return False
+    if not hmac.compare_digest(_header_mac(bytes(file_key), header.mac_message), header.mac):
+        return False
+    expected = recipient.wrap_with_ephemeral(bytes(file_key), opening_ephemeral(bytes(file_key), recipient))
+    return any(
+        stanza.type == X25519_TYPE and stanza.args == expected.args and stanza.body == expected.body
+        for stanza in header.stanzas
+    )
