@@ -6,6 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.utils import translation
 
 from tenderhall.bidding.models import Bid, BidStatus
 from tenderhall.core import clock
@@ -126,6 +131,14 @@ def test_a_page_never_takes_a_file(ready: World, bid_dirs: dict):
     )
     assert not Bid.objects.exists()
     assert not bid_dirs["uploads"].exists() or not any(bid_dirs["uploads"].iterdir())
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> Iterator[None]:
+    """These tests read the English pages (zh-Hans is the default)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def test_countdown_text():
