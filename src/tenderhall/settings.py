@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "tenderhall.notices",
     "tenderhall.venues",
     "tenderhall.bidding",
+    "tenderhall.opening",
     "tenderhall.web",
 ]
 

@@ -52,6 +52,11 @@ class Permission(StrEnum):
     # bidding: sealed bids
     BID_SUBMIT = "bidding:bid:submit"  # bidders, for their own organization
     BID_EVIDENCE_VIEW = "bidding:bid:view_evidence"  # supervisors: source address, machine fingerprint
+    # opening (开标): the host (the project's agent or tenderer), bidders, the key custodians
+    OPENING_HOST = "opening:session:host"
+    OPENING_SIGN_IN = "opening:hall:sign_in"
+    OPENING_UNLOCK = "opening:bid:unlock"
+    OPENING_CUSTODIAN = "opening:share:submit"  # only the section's own custodians (checked per section)
 
 
 # Role values match accounts.models.Role (core may not import accounts: DESIGN §2 layers).
@@ -94,13 +99,18 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.CHECKLIST_EDIT,
         Permission.ROOM_MANAGE,
         Permission.BOOKING_DECIDE,
+        Permission.OPENING_CUSTODIAN,
     },
     # Supervisors read everything and change nothing but their own records (DESIGN §3).
-    "supervisor": _EVERYONE | _READ_ALL | {Permission.BID_EVIDENCE_VIEW},
+    "supervisor": _EVERYONE | _READ_ALL | {Permission.BID_EVIDENCE_VIEW, Permission.OPENING_CUSTODIAN},
     "auditor": _EVERYONE | _READ_ALL,
     "operator": _EVERYONE | {Permission.AUDIT_VIEW},
-    "agent": _EVERYONE | _TENDER_PARTY | {Permission.CERTIFICATE_REGISTER_OWN},
-    "tenderer": _EVERYONE | _TENDER_PARTY | {Permission.CERTIFICATE_REGISTER_OWN},
+    "agent": _EVERYONE
+    | _TENDER_PARTY
+    | {Permission.CERTIFICATE_REGISTER_OWN, Permission.OPENING_HOST, Permission.OPENING_CUSTODIAN},
+    "tenderer": _EVERYONE
+    | _TENDER_PARTY
+    | {Permission.CERTIFICATE_REGISTER_OWN, Permission.OPENING_HOST, Permission.OPENING_CUSTODIAN},
     "bidder": _EVERYONE
     | {
         Permission.CERTIFICATE_REGISTER_OWN,
@@ -108,6 +118,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.QUESTION_ASK,
         Permission.OBJECTION_RAISE,
         Permission.BID_SUBMIT,
+        Permission.OPENING_SIGN_IN,
+        Permission.OPENING_UNLOCK,
     },
     "expert": _EVERYONE,
 }

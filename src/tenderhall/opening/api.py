@@ -1,0 +1,194 @@
+"""Opening hall API (the hall page, the bidder tool's ``unlock`` and ``custodian-share`` call it).
+
+Handlers parse, call an access helper and a service or selector, and shape the answer; refusals
+are DomainErrors answered as problem+json."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from tenderhall.bidding.models import Bid
+from tenderhall.core.errors import NotFound, ValidationFailed
+from tenderhall.core.permissions import Permission, require
+from tenderhall.opening import selectors, services
+from tenderhall.opening.models import Decryption, OpeningSession
+
+router = Router(tags=["opening"])
+
+
+class MinutesIn(Schema):
+    minutes: int | None = None
+
+
+class UnlockIn(Schema):
+    file_key: str
+
+
+class ShareIn(Schema):
+    share_index: int
+    share: str
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class PostponeIn(Schema):
+    reason: str
+    new_time: dt.datetime
+
+
+def _b64(value: str, field: str, size: int) -> bytes:
+    try:
+        raw = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != size:
+        raise ValidationFailed(
+            f"{field}_invalid",
+            f"{field} 须为 {size} 字节的 base64",
+            f"{field} must be {size} bytes in base64",
+            fields={field: ""},
+        )
+    return raw
+
+
+def _session(session: OpeningSession) -> dict[str, Any]:
+    return services.session_public(session)
+
+
+def _decryption(d: Decryption) -> dict[str, Any]:
+    return services.decryption_public(d)
+
+
+@router.post("/sections/{section_id}/hall/sign-in", response={201: dict[str, Any]})
+def sign_in(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    row = services.hall_sign_in(acting_user=request.user, section=section)
+    return {"section": section.pk, "signed_in_at": row.at}
+
+
+@router.get("/sections/{section_id}/hall", response={200: dict[str, Any]})
+def hall(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    return selectors.hall_state(request.user, section)
+
+
+@router.get("/sections/{section_id}/hall/events", response={200: dict[str, Any]})
+def events(request: HttpRequest, section_id: int, after: int = 0) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    rows = selectors.hall_events(section, after)
+    return {
+        "events": [{"seq": e.seq, "kind": e.kind, "payload": e.payload, "at": e.at} for e in rows],
+    }
+
+
+@router.post("/sections/{section_id}/hall/decryption/open", response={200: dict[str, Any]})
+def decryption_open(request: HttpRequest, section_id: int, body: MinutesIn) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    return _session(
+        services.decryption_window_open(acting_user=request.user, section=section, minutes=body.minutes)
+    )
+
+
+@router.post("/sections/{section_id}/hall/unlock", response={200: dict[str, Any]})
+def unlock(request: HttpRequest, section_id: int, body: UnlockIn) -> dict[str, Any]:
+    require(request.user, Permission.OPENING_UNLOCK)
+    section = selectors.hall_section(request.user, section_id)
+    key = _b64(body.file_key, "file_key", services.FILE_KEY_BYTES)
+    return _decryption(services.bid_unlock(acting_user=request.user, section=section, file_key=key))
+
+
+@router.post("/sections/{section_id}/hall/backup/{bid_id}", response={200: dict[str, Any]})
+def backup(request: HttpRequest, section_id: int, bid_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    bid = Bid.objects.filter(pk=bid_id, section=section).first()
+    if bid is None:
+        raise NotFound("投标文件", "bid")
+    return _decryption(services.backup_request(acting_user=request.user, section=section, bid=bid))
+
+
+@router.post("/sections/{section_id}/hall/shares", response={200: dict[str, Any]})
+def shares(request: HttpRequest, section_id: int, body: ShareIn) -> dict[str, Any]:
+    require(request.user, Permission.OPENING_CUSTODIAN)
+    section = selectors.hall_section(request.user, section_id)
+    share = _b64(body.share, "share", 16)
+    result = services.custodian_share_submit(
+        acting_user=request.user, section=section, share_index=body.share_index, share=share
+    )
+    return {
+        "share_index": result.submission.share_index,
+        "verified": result.submission.verified,
+        "shares_held": result.shares_held,
+        "threshold": result.threshold,
+        "opened": [_decryption(d) for d in result.opened],
+    }
+
+
+@router.post("/sections/{section_id}/hall/decryption/close", response={200: dict[str, Any]})
+def decryption_close(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    return _session(services.decryption_window_close(acting_user=request.user, section=section))
+
+
+@router.post("/sections/{section_id}/hall/read-out", response={200: dict[str, Any]})
+def read_out(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    session = services.opening_read_out(acting_user=request.user, section=section)
+    return {**_session(session), "table": session.table, "coefficient_inputs": session.coefficient_inputs}
+
+
+@router.get("/sections/{section_id}/hall/table", response={200: dict[str, Any]})
+def table(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    session = selectors.opening_table(section)
+    return {
+        "section": section.pk,
+        "read_out_at": session.read_out_at,
+        "table": session.table,
+        "coefficient": str(session.coefficient) if session.coefficient is not None else None,
+        "coefficient_seed": session.coefficient_seed,
+        "coefficient_inputs": session.coefficient_inputs,
+    }
+
+
+@router.post("/sections/{section_id}/hall/fail", response={200: dict[str, Any]})
+def fail(request: HttpRequest, section_id: int, body: ReasonIn) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    session = services.opening_fail(acting_user=request.user, section=section, reason=body.reason)
+    return {**_session(session), "notice": session.failed_notice_id}
+
+
+@router.post("/sections/{section_id}/hall/suspend", response={200: dict[str, Any]})
+def suspend(request: HttpRequest, section_id: int, body: ReasonIn) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    return _session(services.opening_suspend(acting_user=request.user, section=section, reason=body.reason))
+
+
+@router.post("/sections/{section_id}/hall/resume", response={200: dict[str, Any]})
+def resume(request: HttpRequest, section_id: int, body: ReasonIn) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    return _session(services.opening_resume(acting_user=request.user, section=section, reason=body.reason))
+
+
+@router.post("/sections/{section_id}/hall/postpone", response={200: dict[str, Any]})
+def postpone(request: HttpRequest, section_id: int, body: PostponeIn) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    session = services.opening_postpone(
+        acting_user=request.user, section=section, reason=body.reason, new_time=body.new_time
+    )
+    return {**_session(session), "opening_at": section.opening_at}
+
+
+@router.get("/sections/{section_id}/bid/header", response={200: dict[str, Any]})
+def bid_header(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    require(request.user, Permission.OPENING_UNLOCK)
+    section = selectors.hall_section(request.user, section_id)
+    header = selectors.own_bid_header(request.user, section)
+    return {"section": section.pk, "header": base64.b64encode(header).decode("ascii"), "size": len(header)}
