@@ -14,7 +14,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
-websocket_urlpatterns: list = []  # later apps (the opening hall) add their consumers here
+from tenderhall.opening.routing import websocket_urlpatterns as opening_ws  # noqa: E402
+
+websocket_urlpatterns: list = [*opening_ws]
 
 application = ProtocolTypeRouter(
     {

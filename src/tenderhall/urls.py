@@ -12,6 +12,7 @@ urlpatterns = [
     path("disputes/", include("tenderhall.disputes.urls")),
     path("venues/", include("tenderhall.venues.urls")),
     path("bids/", include("tenderhall.bidding.urls")),
+    path("opening/", include("tenderhall.opening.urls")),
     path("", include("tenderhall.core.urls")),
     path("", include("tenderhall.web.urls")),
     path("django-admin/", admin.site.urls),

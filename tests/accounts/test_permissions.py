@@ -107,6 +107,7 @@ FOREIGN_PREFIXES = (
     "disputes/",
     "venues/",
     "bids/",
+    "opening/",
 )
 # The API paths of the accounts and core routers, which this file classifies.
 OWN_API_PREFIXES = tuple(
@@ -366,6 +367,7 @@ def test_every_page_is_classified():
         "disputes/",
         "venues/",
         "bids/",
+        "opening/",
     }, "classify the new urlconf"
     assert sorted(_page_routes(get_resolver().url_patterns)) == sorted(PAGE_ROUTES)
 

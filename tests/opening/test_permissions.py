@@ -170,3 +170,33 @@ def test_route_permissions(
     assert response.status_code == 404, response.content
     response = _call(h, _user(h, right), method, path, body)
     assert response.status_code == status, response.content
+
+
+# The hall's pages (app-relative routes; tests/opening/test_pages.py checks every form action in
+# detail): anonymous → login, outside the section → 404, the hall's watchers → 200.
+PAGES = ["", "sections/<int:pk>/", "sections/<int:pk>/<slug:action>/"]
+
+
+@pytest.mark.parametrize("route", PAGES)
+def test_page_permissions(hall: Hall, route: str) -> None:
+    from django.urls import reverse
+
+    from tests.notices.conftest import client_for
+
+    url = "/opening/" + route.replace("<int:pk>", str(hall.section.pk)).replace("<slug:action>", "sign-in")
+    post = route.endswith("<slug:action>/")
+    call = (lambda c: c.post(url)) if post else (lambda c: c.get(url))
+    response = call(client_for(None))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    if route:
+        assert call(client_for(UserFactory(role=Role.BIDDER))).status_code == 404
+        assert call(client_for(hall.world.rival_agent)).status_code == 404
+    if post:
+        assert call(client_for(hall.host)).status_code == 403  # the host does not sign in
+        response = call(client_for(hall.bidders[0].user))
+        assert response.status_code == 302 and response["Location"] == reverse(
+            "opening:hall", args=[hall.section.pk]
+        )
+    else:
+        for user in (hall.host, hall.bidders[0].user, hall.world.supervisor):
+            assert call(client_for(user)).status_code == 200

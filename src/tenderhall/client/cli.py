@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
+import io
 import json
 import os
 import sys
@@ -32,6 +34,7 @@ from tenderhall.client.api import ApiClient, ApiError
 from tenderhall.client.errors import ToolError
 from tenderhall.client.files import atomic_output, file_sha256, read_bytes, refuse_existing
 from tenderhall.core import clock
+from tenderhall.core.canonical import canonical_json
 from tenderhall.core.crypto import age, certs
 from tenderhall.core.errors import DomainError
 
@@ -573,6 +576,110 @@ def cmd_receipt_verify(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------------
+# the opening hall: unlock, custodian share, record signature
+
+
+SEALED_SHARE_VERSION = 1  # notices/opening_key.py: version byte ‖ index byte ‖ 16-byte share
+SHARE_BYTES = 16
+RECORD_TEXT = "tenderhall-opening-record:v1:"
+
+
+def _identities(path: str) -> list[age.X25519Identity]:
+    return envelope.identities_from_file(Path(path), _passphrase())
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """Unwrap the file key locally from the bid's age header; only the 16-byte key leaves."""
+    profile = _logged_in(args)
+    identities = _identities(args.identity)
+    base = f"/api/v1/sections/{args.section}"
+    with ApiClient(profile["server"], token=profile["token"]) as api:
+        body = api.get_json(f"{base}/bid/header")
+        _require_str(body, "header")
+        try:
+            header_bytes = base64.b64decode(body["header"], validate=True)
+        except ValueError as exc:
+            raise ToolError(
+                "header_invalid", "服务器返回的密文头无法解析", "The server sent an unreadable header"
+            ) from exc
+        header = age.parse_header(io.BytesIO(header_bytes))
+        file_key = age.unwrap_file_key(header, identities)
+        token = base64.b64encode(file_key).decode("ascii")
+        if args.print_token:
+            print(token)
+            return 0
+        result = api.post_json(f"{base}/hall/unlock", {"file_key": token})
+    print(f"解密状态 / status: {result.get('status')} {result.get('reason_code') or ''}".rstrip())
+    return 0 if result.get("status") in ("decrypted", "backup_decrypted") else 1
+
+
+def _open_share(blob: bytes, identities: list[age.X25519Identity]) -> tuple[int, bytes]:
+    # The sealed share format of notices/opening_key.py (the tool does not import server code).
+    plain = age.decrypt_bytes(identities, blob)
+    if len(plain) != 2 + SHARE_BYTES or plain[0] != SEALED_SHARE_VERSION:
+        raise ToolError(
+            "opening_key_share_invalid",
+            "密钥分片文件格式错误",
+            "The sealed key share is not in the expected format",
+        )
+    return plain[1], plain[2:]
+
+
+def cmd_custodian_share(args: argparse.Namespace) -> int:
+    """A custodian opens its own sealed share locally and sends the share (backup decryption)."""
+    profile = _logged_in(args)
+    identities = _identities(args.identity)
+    base = f"/api/v1/sections/{args.section}/hall"
+    with ApiClient(profile["server"], token=profile["token"]) as api:
+        body = api.get_json(f"{base}/my-share")
+        _require_str(body, "encrypted_share")
+        index, share = _open_share(base64.b64decode(body["encrypted_share"]), identities)
+        if index != body.get("share_index"):
+            raise ToolError(
+                "share_index_mismatch",
+                "密钥分片序号与服务器登记的不符",
+                "The share's index differs from the one the server lists",
+            )
+        payload = {"share_index": index, "share": base64.b64encode(share).decode("ascii")}
+        result = api.post_json(f"{base}/shares", payload)
+    print(
+        f"分片 / share {index}: verified={result.get('verified')}, "
+        f"{result.get('shares_held')}/{result.get('threshold')}"
+    )
+    return 0
+
+
+def cmd_record_sign(args: argparse.Namespace) -> int:
+    """Fetch the opening record, show it, and sign its SHA-256 with the signing key."""
+    profile = _logged_in(args)
+    key = certs.load_signing_key(_read(Path(args.key), "私钥", "key"), _passphrase())
+    base = f"/api/v1/sections/{args.section}/hall/record"
+    with ApiClient(profile["server"], token=profile["token"]) as api:
+        body = api.get_json(base)
+        record = body.get("record")
+        digest = body.get("sha256")
+        if not isinstance(record, dict) or not isinstance(digest, str):
+            raise ToolError(
+                "record_invalid", "服务器返回的开标记录格式错误", "The server sent a malformed record"
+            )
+        # Sign only what we can recompute: the canonical JSON we were shown.
+        if hashlib.sha256(canonical_json(record)).hexdigest() != digest:
+            raise ToolError(
+                "record_hash_mismatch",
+                "开标记录与其哈希值不符，拒绝签名",
+                "The record does not match its SHA-256; not signing",
+            )
+        print(json.dumps(record, ensure_ascii=False, indent=2))
+        print(f"sha256: {digest}")
+        signature = certs.sign_data(key, (RECORD_TEXT + digest).encode("ascii"))
+        result = api.post_json(
+            f"{base}/confirm", {"sha256": digest, "signature": base64.b64encode(signature).decode("ascii")}
+        )
+    print(f"已确认 / confirmed: {result.get('status')}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------
 # entry point
 
 
@@ -710,6 +817,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--bid", metavar="BID_AGE", help="also check that this file is the receipted ciphertext")
     p.set_defaults(func=cmd_receipt_verify)
+
+    p = sub.add_parser(
+        "unlock",
+        help="at the opening: unwrap your bid's file key locally and send only that key",
+        description="Fetches your bid's age header, unwraps the 16-byte file key with your identity "
+        "and sends it to the hall; the private key never leaves this machine.",
+    )
+    p.add_argument("--section", required=True, type=int, metavar="ID")
+    p.add_argument(
+        "-i", "--identity", required=True, metavar="FILE", help="age identity file or PEM X25519 key"
+    )
+    p.add_argument(
+        "--print-token", action="store_true", help="print the base64 file key (to paste in the hall) instead"
+    )
+    p.add_argument("--server", metavar="URL", help="check that the login is for this server")
+    p.set_defaults(func=cmd_unlock)
+
+    p = sub.add_parser(
+        "custodian-share", help="backup decryption: open your sealed key share locally and send it"
+    )
+    p.add_argument("--section", required=True, type=int, metavar="ID")
+    p.add_argument(
+        "-i", "--identity", required=True, metavar="FILE", help="age identity file or PEM X25519 key"
+    )
+    p.add_argument("--server", metavar="URL", help="check that the login is for this server")
+    p.set_defaults(func=cmd_custodian_share)
+
+    p = sub.add_parser("record", help="the opening record (开标记录)")
+    record_sub = p.add_subparsers(dest="record_command", required=True, metavar="ACTION")
+    p = record_sub.add_parser("sign", help="show the opening record and confirm it with your signing key")
+    p.add_argument("--section", required=True, type=int, metavar="ID")
+    p.add_argument("--key", required=True, metavar="FILE", help="the signing key (signing.key)")
+    p.add_argument("--server", metavar="URL", help="check that the login is for this server")
+    p.set_defaults(func=cmd_record_sign)
     return parser
 
 

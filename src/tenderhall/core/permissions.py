@@ -57,6 +57,7 @@ class Permission(StrEnum):
     OPENING_SIGN_IN = "opening:hall:sign_in"
     OPENING_UNLOCK = "opening:bid:unlock"
     OPENING_CUSTODIAN = "opening:share:submit"  # only the section's own custodians (checked per section)
+    OPENING_WITNESS = "opening:witness:record"  # 见证记录: the trading centre's staff (seed 000 §7.3.2)
 
 
 # Role values match accounts.models.Role (core may not import accounts: DESIGN §2 layers).
@@ -100,6 +101,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.ROOM_MANAGE,
         Permission.BOOKING_DECIDE,
         Permission.OPENING_CUSTODIAN,
+        Permission.OPENING_WITNESS,
     },
     # Supervisors read everything and change nothing but their own records (DESIGN §3).
     "supervisor": _EVERYONE | _READ_ALL | {Permission.BID_EVIDENCE_VIEW, Permission.OPENING_CUSTODIAN},

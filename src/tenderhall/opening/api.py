@@ -192,3 +192,101 @@ def bid_header(request: HttpRequest, section_id: int) -> dict[str, Any]:
     section = selectors.hall_section(request.user, section_id)
     header = selectors.own_bid_header(request.user, section)
     return {"section": section.pk, "header": base64.b64encode(header).decode("ascii"), "size": len(header)}
+
+
+# ---- the bidder tool's custodian share, the opening record and the witness record ------------------
+
+from django.http import FileResponse  # noqa: E402 - the record endpoints' additions
+
+from tenderhall.opening import records  # noqa: E402
+
+
+class GenerateIn(Schema):
+    minutes: int | None = None
+
+
+class ConfirmIn(Schema):
+    signature: str
+    sha256: str | None = None
+
+
+class WitnessIn(Schema):
+    text: str
+    abnormal: bool = False
+
+
+def _record_public(record: Any) -> dict[str, Any]:
+    return {
+        "section": record.section_id,
+        "status": record.status,
+        "sha256": record.record_sha256,
+        "pdf_sha256": record.pdf_sha256,
+        "generated_at": record.generated_at,
+        "confirm_until": record.confirm_until,
+        "closed_at": record.closed_at,
+        "signed_text": records.signed_text(record.record_sha256).decode("ascii"),
+        "confirmations": [
+            {"organization": c.organization.name, "uscc": c.organization.uscc, "kind": c.kind, "at": c.at}
+            for c in record.confirmations.select_related("organization")
+        ],
+    }
+
+
+@router.get("/sections/{section_id}/hall/my-share", response={200: dict[str, Any]})
+def my_share(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    row = records.custodian_own_share(request.user, section)
+    return {
+        "section": section.pk,
+        "share_index": row.share_index,
+        "encrypted_share": base64.b64encode(bytes(row.encrypted_share)).decode("ascii"),
+    }
+
+
+@router.get("/sections/{section_id}/hall/record", response={200: dict[str, Any]})
+def record_get(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    record = records.record_of(section)
+    return {**_record_public(record), "record": record.record}
+
+
+@router.get("/sections/{section_id}/hall/record.pdf")
+def record_pdf(request: HttpRequest, section_id: int) -> FileResponse:
+    section = selectors.hall_section(request.user, section_id)
+    record = records.record_of(section)
+    return FileResponse(
+        record.pdf.open("rb"),
+        content_type="application/pdf",
+        filename=f"opening-record-{section.code}.pdf",
+    )
+
+
+@router.post("/sections/{section_id}/hall/record/generate", response={201: dict[str, Any]})
+def record_generate(request: HttpRequest, section_id: int, body: GenerateIn) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    record = records.opening_record_generate(acting_user=request.user, section=section, minutes=body.minutes)
+    return _record_public(record)
+
+
+@router.post("/sections/{section_id}/hall/record/confirm", response={201: dict[str, Any]})
+def record_confirm(request: HttpRequest, section_id: int, body: ConfirmIn) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    row = records.record_confirm(
+        acting_user=request.user, section=section, signature=body.signature, record_sha256=body.sha256
+    )
+    return {"status": row.kind, "at": row.at, "certificate_sha256": row.certificate_sha256}
+
+
+@router.post("/sections/{section_id}/hall/record/close", response={200: dict[str, Any]})
+def record_close(request: HttpRequest, section_id: int) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    return _record_public(records.record_close(acting_user=request.user, section=section))
+
+
+@router.post("/sections/{section_id}/hall/witness", response={201: dict[str, Any]})
+def witness(request: HttpRequest, section_id: int, body: WitnessIn) -> dict[str, Any]:
+    section = selectors.hall_section(request.user, section_id)
+    row = records.witness_record_add(
+        acting_user=request.user, section=section, text=body.text, abnormal=body.abnormal
+    )
+    return {"id": row.pk, "section": section.pk, "abnormal": row.abnormal, "at": row.at}

@@ -151,3 +151,70 @@ class HallEvent(models.Model):
     class Meta:
         ordering = ["section_id", "seq"]
         constraints = [models.UniqueConstraint(fields=["section", "seq"], name="hall_event_seq_unique")]
+
+
+# ---- the opening record (开标记录) and the witness record (见证记录, seed 000 §7.3.2) -------------------
+
+
+class RecordStatus(models.TextChoices):
+    CONFIRMING = "confirming", _("待确认 / Awaiting confirmation")
+    CLOSED = "closed", _("已确认 / Closed")
+
+
+class OpeningRecord(models.Model):
+    """The record generated after reading out: canonical JSON and a PDF, both hashed."""
+
+    section = models.OneToOneField(
+        "projects.Section", on_delete=models.PROTECT, related_name="opening_record"
+    )
+    status = models.CharField(max_length=20, choices=RecordStatus.choices, default=RecordStatus.CONFIRMING)
+    generated_at = models.DateTimeField()
+    generated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    record = models.JSONField()
+    record_sha256 = models.CharField(max_length=64)  # of the canonical JSON bytes the bidders sign
+    pdf = models.FileField(upload_to="opening/records/%Y/%m/", max_length=300)
+    pdf_sha256 = models.CharField(max_length=64)
+    confirm_until = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    def can_confirm(self, now: object) -> bool:
+        return self.status == RecordStatus.CONFIRMING and now < self.confirm_until  # type: ignore[operator]
+
+    def can_close(self) -> bool:
+        return self.status == RecordStatus.CONFIRMING
+
+
+class ConfirmationKind(models.TextChoices):
+    SIGNED = "signed", _("签名确认 / Signed")
+    SILENCE = "silence", _("逾期未答复视为确认 / Confirmed by silence")
+
+
+class RecordConfirmation(models.Model):
+    record = models.ForeignKey(OpeningRecord, on_delete=models.PROTECT, related_name="confirmations")
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=ConfirmationKind.choices)
+    signature = models.TextField(blank=True)  # base64, over "tenderhall-opening-record:v1:<sha256>"
+    certificate_sha256 = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["record_id", "at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "organization"], name="record_confirmed_once")
+        ]
+
+
+class WitnessRecord(models.Model):
+    """见证记录: the trading centre's witness notes of the opening, abnormal events flagged."""
+
+    section = models.ForeignKey("projects.Section", on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    abnormal = models.BooleanField(default=False)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["section_id", "at", "pk"]

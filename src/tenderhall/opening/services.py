@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -25,9 +26,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -46,6 +50,8 @@ from tenderhall.core.models import LogEvent, SignedTreeHead
 from tenderhall.core.notifications import NotificationChannel, notification_enqueue
 from tenderhall.core.permissions import Permission, require
 from tenderhall.core.transparency import log_append, log_refusal, sth_as_dict
+from tenderhall.disputes import services as disputes_services
+from tenderhall.disputes.models import Objection, ObjectionStage
 from tenderhall.notices import opening_key
 from tenderhall.notices import selectors as notices_selectors
 from tenderhall.notices import services as notices_services
@@ -124,7 +130,11 @@ def _require_host(user: Any, section: Section) -> None:
 def hall_event(section: Section, kind: str, payload: dict[str, Any]) -> HallEvent:
     """The next event of the hall. Callers hold the section row lock, so ``seq`` has no gaps."""
     last = HallEvent.objects.filter(section=section).aggregate(m=Max("seq"))["m"] or 0
-    return HallEvent.objects.create(section=section, seq=last + 1, kind=kind, payload=payload, at=clock.now())
+    event = HallEvent.objects.create(
+        section=section, seq=last + 1, kind=kind, payload=payload, at=clock.now()
+    )
+    publish_hall_event_on_commit(event)
+    return event
 
 
 def _hall_people(section: Section) -> list[Any]:
@@ -1354,3 +1364,185 @@ def opening_postpone(
         f"新的开标时间 / New time: {_fmt(new_time)}（北京时间 / Beijing time）\n原因 / Reason: {reason}",
     )
     return session
+
+
+# ---- live transport: every hall event goes to the hall's watchers after commit ----------------------
+
+logger = logging.getLogger(__name__)
+
+
+def hall_group(section_id: int) -> str:
+    return f"hall.{section_id}"
+
+
+def hall_event_message(event: HallEvent) -> dict[str, Any]:
+    return {"seq": event.seq, "kind": event.kind, "payload": event.payload, "at": _iso(event.at)}
+
+
+def publish_hall_event_on_commit(event: HallEvent) -> None:
+    """After commit (a rolled-back event was never shown), send the event to the hall's group.
+    A failed send loses nothing: clients replay ``seq > last`` from the database."""
+    message = hall_event_message(event)
+    section_id = event.section_id
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            async_to_sync(layer.group_send)(hall_group(section_id), {"type": "hall.event", "event": message})
+        except Exception:  # the transport is best effort; the replay is the guarantee
+            logger.warning("hall event %s/%s not published", section_id, message["seq"], exc_info=True)
+
+    transaction.on_commit(send)
+
+
+# ---- objections on the spot (条例 Art 44) -------------------------------------------------------------
+
+
+class HallObjectionAction(StrEnum):
+    WINDOW_OPENED = "opening.objections.window_opened"
+    WINDOW_CLOSED = "opening.objections.window_closed"
+    RAISE_REFUSED = "opening.objections.raise_refused"
+
+
+DEFAULT_OBJECTION_MINUTES = 15
+OBJECTION_STAGES_OPEN = (OpeningStatus.DECRYPTING, OpeningStatus.DECRYPTED, OpeningStatus.READ_OUT)
+
+
+def hall_objection_window(section: Section) -> dict[str, Any] | None:
+    """The objection window as the hall's own record says: the last window event, if it is open
+    (opened and not closed, and its end not passed)."""
+    last = (
+        HallEvent.objects.filter(section=section, kind__in=("objections_opened", "objections_closed"))
+        .order_by("-seq")
+        .first()
+    )
+    if last is None or last.kind != "objections_opened":
+        return None
+    end = dt.datetime.fromisoformat(last.payload["end"])
+    if clock.now() >= end:
+        return None
+    return {"start": dt.datetime.fromisoformat(last.payload["start"]), "end": end, "seq": last.seq}
+
+
+def _objection_window_closed(section: Section) -> Conflict:
+    return Conflict(
+        "objection_window_closed",
+        "开标现场异议时间未开放或已结束",
+        "the window for objections at the opening is not open",
+        article="条例 Art 44",
+    )
+
+
+@transaction.atomic
+def hall_objection_window_open(
+    *, acting_user: Any, section: Section, minutes: int | None = None
+) -> HallEvent:
+    """The host opens a window in which bidders may object to the opening on the spot."""
+    _require_host(acting_user, section)
+    section = _locked_section(section)
+    session = _session_of(section, lock=True)
+    minutes = DEFAULT_OBJECTION_MINUTES if minutes is None else minutes
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_WINDOW_MINUTES:
+        raise ValidationFailed(
+            "objection_minutes_invalid",
+            f"异议时长须为 1 至 {MAX_WINDOW_MINUTES} 分钟",
+            f"the objection window lasts 1 to {MAX_WINDOW_MINUTES} minutes",
+            fields={"minutes": ""},
+        )
+    if session.status not in OBJECTION_STAGES_OPEN:
+        raise _wrong_state(session, "开放异议", "open the objection window")
+    if hall_objection_window(section) is not None:
+        raise Conflict("objection_window_open", "异议时间已开放", "the objection window is already open")
+    now = clock.now()
+    end = now + dt.timedelta(minutes=minutes)
+    log_append(
+        action=HallObjectionAction.WINDOW_OPENED,
+        actor=acting_user,
+        obj=session,
+        data={"section": section.pk, "minutes": minutes, "end": _iso(end)},
+    )
+    return hall_event(
+        section, "objections_opened", {"start": now.isoformat(), "end": end.isoformat(), "minutes": minutes}
+    )
+
+
+@transaction.atomic
+def hall_objection_window_close(*, acting_user: Any, section: Section) -> HallEvent:
+    _require_host(acting_user, section)
+    section = _locked_section(section)
+    session = _session_of(section, lock=True)
+    if hall_objection_window(section) is None:
+        raise _objection_window_closed(section)
+    log_append(
+        action=HallObjectionAction.WINDOW_CLOSED, actor=acting_user, obj=session, data={"section": section.pk}
+    )
+    return hall_event(section, "objections_closed", {"at": _iso(clock.now())})
+
+
+def _objection_public(objection: Objection) -> dict[str, Any]:
+    return {
+        "id": objection.pk,
+        "bidder": objection.organization.name,
+        "uscc": objection.organization.uscc,
+        "text": objection.text,
+        "raised_at": _iso(objection.raised_at),
+        "status": objection.status,
+        "answer": objection.answer,
+        "answered_at": _iso(objection.answered_at),
+    }
+
+
+def hall_objection_raise(*, acting_user: Any, section: Section, text: str) -> Objection:
+    """A bidder objects to the opening on the spot, only while the host's window is open; the host
+    answers on the spot (条例 Art 44: 投标人对开标有异议的，应当在开标现场提出，招标人应当当场作出答复)."""
+    try:
+        return _hall_objection_raise(acting_user=acting_user, section=section, text=text)
+    except DomainError as exc:
+        # Recorded after the refused transaction rolled back (the deadline has passed: may name).
+        if getattr(acting_user, "is_authenticated", False):
+            log_refusal(
+                action=HallObjectionAction.RAISE_REFUSED,
+                actor=acting_user,
+                data={"section": section.pk, "code": exc.code},
+            )
+        raise
+
+
+@transaction.atomic
+def _hall_objection_raise(*, acting_user: Any, section: Section, text: str) -> Objection:
+    require(acting_user, Permission.OBJECTION_RAISE)
+    section = _locked_section(section)
+    session = _session_of(section, lock=True)
+    org_id = getattr(acting_user, "organization_id", None)
+    if org_id is None or not session.decryptions.filter(bid__organization_id=org_id).exists():
+        raise NotFound("标段", "section")  # only a bidder of this opening
+    window = hall_objection_window(section)
+    if window is None:
+        raise _objection_window_closed(section)
+    objection = disputes_services.objection_raise(
+        acting_user=acting_user,
+        section=section,
+        stage=ObjectionStage.OPENING,
+        text=text,
+        answer_due=window["end"],
+        suspends_section=False,  # answered on the spot: the opening goes on
+    )
+    hall_event(section, "objection_raised", {"objection": _objection_public(objection)})
+    return objection
+
+
+@transaction.atomic
+def hall_objection_answer(
+    *, acting_user: Any, section: Section, objection: Objection, answer: str
+) -> Objection:
+    _require_host(acting_user, section)
+    section = _locked_section(section)
+    if objection.section_id != section.pk or objection.stage != ObjectionStage.OPENING:
+        raise NotFound("异议", "objection")
+    objection = disputes_services.objection_answer(
+        acting_user=acting_user, objection=objection, answer=answer
+    )
+    hall_event(section, "objection_answered", {"objection": _objection_public(objection)})
+    return objection

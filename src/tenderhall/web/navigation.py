@@ -25,6 +25,13 @@ def menu_for(user: Any) -> list[dict[str, str]]:
     add("projects:list", _("Projects"), Permission.PROJECT_CREATE, Permission.PROJECT_VIEW_ALL)
     add("notices:manage", _("Notices"), Permission.NOTICE_PUBLISH)
     add("bidding:my_sections", _("My bids"), Permission.BID_SUBMIT)
+    add(
+        "opening:halls",
+        _("Opening hall"),
+        Permission.OPENING_HOST,
+        Permission.OPENING_SIGN_IN,
+        Permission.PROJECT_VIEW_ALL,
+    )
     add("disputes:objections", _("Objections"))
     add("venues:calendar", _("Venues"), Permission.VENUE_VIEW)
     add("venues:bookings", _("Bookings"), Permission.BOOKING_REQUEST, Permission.BOOKING_DECIDE)

@@ -25,6 +25,7 @@ from tenderhall.core.crypto.ca_store import CaStore
 
 DEMO_PASSWORD = "Tender-demo-2026"
 DEMO_CAS = ("demo-ca-1", "demo-ca-2")
+CERTIFICATES_ISSUED_DAYS_AGO = 90
 
 # (username, role, display name, organization key)
 ORGANIZATIONS: dict[str, tuple[str, str, str]] = {
@@ -95,6 +96,8 @@ class Command(BaseCommand):
         self.stdout.write("demo projects:")
         for project in summary["projects"]:
             self.stdout.write(f"  {project['code']}  {project['status']:<10} {project['title']}")
+        for line in opening_table_lines(summary["opening"]):
+            self.stdout.write(line)
 
 
 def build_demo(data_dir: Path) -> dict[str, Any]:
@@ -130,9 +133,12 @@ def build_demo(data_dir: Path) -> dict[str, Any]:
 
     store = CaStore(data_dir / "ca")
     now = clock.now()
+    # Certificates issued a while ago (as real ones are): the scripted opening's bids, received in
+    # the past, must be signed by certificates valid then.
+    issued = now - dt.timedelta(days=CERTIFICATES_ISSUED_DAYS_AGO)
     for name in DEMO_CAS:
         if not store.exists(name):
-            store.init(name, now=now)
+            store.init(name, now=issued)
         services.trusted_ca_add(
             acting_user=staff,
             name=name,
@@ -153,9 +159,12 @@ def build_demo(data_dir: Path) -> dict[str, Any]:
             user,
             keys_dir / user.username,
             "p256" if number % 3 == 2 else "ed25519",
+            issued=issued,
         )
     tenders = build_tenders(users, orgs)
+    opening = build_opening_demo(users, orgs, data_dir)
     return {
+        "opening": opening,
         "password": DEMO_PASSWORD,
         "keys_dir": str(keys_dir),
         "projects": tenders,
@@ -172,7 +181,13 @@ def build_demo(data_dir: Path) -> dict[str, Any]:
 
 
 def issue_demo_certificates(
-    store: CaStore, ca_name: str, user: User, directory: Path, algorithm: str
+    store: CaStore,
+    ca_name: str,
+    user: User,
+    directory: Path,
+    algorithm: str,
+    *,
+    issued: dt.datetime | None = None,
 ) -> None:
     org = user.organization
     assert org is not None
@@ -183,7 +198,7 @@ def issue_demo_certificates(
         common_name=user.display_name or user.username, organization=org.name, uscc=org.uscc
     )
     csr = certs.create_csr(signing_key=signing_key, subject=subject)
-    now = clock.now()
+    now = issued or clock.now()
     signing_cert = store.issue_signing(ca_name, csr_pem=certs.csr_to_pem(csr), now=now)
     encryption_cert = store.issue_encryption(
         ca_name, public_key_pem=certs.public_key_to_pem(encryption_key.public_key()), subject=subject, now=now
@@ -412,3 +427,195 @@ def build_tenders(users: dict[str, User], orgs: dict[str, Organization]) -> list
         for p in (school, road, procurement, park, draft)
         for p in [type(p).objects.get(pk=p.pk)]
     ]
+
+
+# ---- a complete scripted opening (issue 5: registration → announcement → 5 bids → opening → table) ---
+
+OPENING_DEMO_DAYS_AGO = 45  # the tender is announced this long ago, so its deadline has passed
+OPENING_DEMO_PRICES = ("6120000.00", "6085000.50", "6203000.00", "6150800.00", "6099000.00")
+
+
+def _seal_bid(plaintext: bytes, own: Any, opening: Any) -> bytes:
+    """What ``tenderhall-bid seal --section`` does: to the bidder's own key and the opening key,
+    with the claim stanza and the deterministic opening stanza (docs/bid-package.md)."""
+    from tenderhall.core.crypto import age
+
+    def ephemeral(file_key: bytes, recipient: Any) -> Any:
+        return age.opening_ephemeral(file_key, recipient) if recipient == opening else None
+
+    out = io.BytesIO()
+    age.encrypt(
+        [own, opening],
+        io.BytesIO(plaintext),
+        out,
+        extra_stanzas=[age.opening_claim_stanza(opening)],
+        ephemeral_for=ephemeral,
+    )
+    return out.getvalue()
+
+
+def build_opening_demo(
+    users: dict[str, User], orgs: dict[str, Organization], data_dir: Path
+) -> dict[str, Any]:
+    """Announce a benchmark-price tender at a past moment (core.clock moved back), let bidder1..5
+    obtain the documents and submit real sealed packages, move the clock past the deadline, open,
+    unlock each bid with its file key and read out. The real clock is restored at the end."""
+    from tenderhall.bidding import services as bidding_services
+    from tenderhall.client import package as bid_package
+    from tenderhall.core.crypto import age
+    from tenderhall.notices import services as notice_services
+    from tenderhall.notices import timeline
+    from tenderhall.notices.models import OpeningKey
+    from tenderhall.opening import records as opening_records
+    from tenderhall.opening import services as opening_services
+    from tenderhall.projects import services as project_services
+    from tenderhall.projects.services import SectionSpec
+
+    staff, agent = users["staff"], users["agent"]
+    real_now = clock.now()
+    start = real_now - dt.timedelta(days=OPENING_DEMO_DAYS_AGO)
+    try:
+        clock.set_now(start)
+        project = project_services.project_register(
+            acting_user=agent,
+            title="示范市滨江大道排水管网改造工程",
+            category="construction",
+            procedure="open",
+            sections=[
+                SectionSpec(
+                    "管网施工标段",
+                    "6500000.00",
+                    "120000.00",
+                    "benchmark_price",
+                    {"k_min": "0.95", "k_max": "0.98"},
+                )
+            ],
+            description="滨江大道排水管网改造（示范项目：已开标 / demo project: opened）",
+            tenderer=orgs["tenderer"],
+            agent=orgs["agent"],
+            region="示范市",
+        )
+        _upload_checklist(agent, project)
+        project_services.project_submit(acting_user=agent, project=project)
+        project_services.project_confirm(acting_user=staff, project=project)
+        project.refresh_from_db()
+        today = clock.today_local()
+        plan = timeline.compute_timeline(procedure="open", docs_issued=today, calendar=stored_calendar())
+        deadline = dt.datetime.combine(
+            plan.earliest_deadline + dt.timedelta(days=1), dt.time(9, 30), tzinfo=clock.LOCAL_TZ
+        )
+        if deadline >= real_now:
+            raise CommandError("demo opening: the lawful deadline would not be in the past")
+        section = project.sections.get()
+        notice = notice_services.notice_draft(
+            acting_user=agent,
+            project=project,
+            kind="tender",
+            title=f"{project.title}招标公告",
+            body="示范招标公告：电子投标文件须使用开标公钥加密后于投标截止时间前上传（不见面开标）。",
+            section_ids=[section.pk],
+            docs_sale_start=today,
+            docs_sale_end=plan.rule(timeline.DOCS_SALE_PERIOD).earliest,
+            bid_deadline=deadline,
+            opening_at=deadline,
+        )
+        notice_services.notice_publish(acting_user=agent, notice=notice)
+        notice_services.document_publish(
+            acting_user=agent,
+            section=section,
+            file=io.BytesIO(f"{section}\n招标文件（示范） / tender documents (demo)\n".encode()),
+            filename="招标文件.txt",
+        )
+        section.refresh_from_db()
+        opening = age.X25519Recipient.from_string(OpeningKey.objects.get(section=section).recipient)
+
+        file_keys: dict[str, bytes] = {}
+        for number, name in enumerate(("bidder1", "bidder2", "bidder3", "bidder4", "bidder5")):
+            user = users[name]
+            org = user.organization
+            assert org is not None
+            key_dir = data_dir / "demo" / "keys" / name
+            signer = bid_package.Signer.load(
+                (key_dir / "signing.key").read_bytes(), (key_dir / "signing.pem").read_bytes(), None
+            )
+            identity = age.identity_from_private_key(
+                certs.load_encryption_key((key_dir / "encryption.key").read_bytes())
+            )
+            notice_services.document_obtain(acting_user=user, section=section)
+            docs = data_dir / "demo" / "bids" / name
+            docs.mkdir(parents=True, exist_ok=True)
+            (docs / "技术标.txt").write_text(f"{org.name} 技术标（示范）\n", encoding="utf-8")
+            plain = io.BytesIO()
+            bid_package.build_package(
+                plain,
+                section_id=section.pk,
+                section_code=section.code,
+                opening_summary={
+                    "price": OPENING_DEMO_PRICES[number],
+                    "duration_days": 150 + 10 * number,
+                    "quality": "合格",
+                    "project_manager": {
+                        "name": f"项目经理{number + 1}",
+                        "certificate_number": f"示建{number + 1:08d}",
+                    },
+                },
+                bond_reference=f"DEMO-BOND-{number + 1:03d}",
+                attachments=[("attachments/技术标.txt", docs / "技术标.txt")],
+                signer=signer,
+                machine={
+                    "machine_code": f"demo-{name}",
+                    "mac": f"02:00:00:00:00:{number + 1:02x}",
+                    "disk_serial": f"DEMO-DISK-{number + 1}",
+                    "cpu_id": f"DEMO-CPU-{number + 1}",
+                    "tool_version": "demo",
+                },
+                made_at=clock.now(),
+            )
+            sealed = _seal_bid(plain.getvalue(), identity.recipient(), opening)
+            upload = bidding_services.upload_create(acting_user=user, section=section, size=len(sealed))
+            bidding_services.upload_append_chunk(
+                acting_user=user, upload=upload, offset=0, stream=io.BytesIO(sealed), length=len(sealed)
+            )
+            bidding_services.bid_finalize(acting_user=user, upload=upload)
+            # What `tenderhall-bid unlock` does at the opening: unwrap the file key locally.
+            file_keys[name] = age.unwrap_file_key(age.parse_header(io.BytesIO(sealed)), [identity])
+            clock.set_now(clock.now() + dt.timedelta(minutes=7))
+
+        clock.set_now(deadline)
+        opening_services.opening_start(section=section)
+        opening_services.decryption_window_open(acting_user=agent, section=section, minutes=30)
+        for name, file_key in file_keys.items():
+            clock.set_now(clock.now() + dt.timedelta(seconds=40))
+            opening_services.bid_unlock(acting_user=users[name], section=section, file_key=file_key)
+        opening_services.decryption_window_close(acting_user=agent, section=section)
+        session = opening_services.opening_read_out(acting_user=agent, section=section)
+        record = opening_records.opening_record_generate(acting_user=agent, section=section)
+    finally:
+        clock.set_now(None)
+    return {
+        "project": project.code,
+        "section": {"id": section.pk, "code": section.code, "name": section.name},
+        "bid_deadline": deadline.isoformat(),
+        "table": session.table,
+        "coefficient": str(session.coefficient) if session.coefficient is not None else None,
+        "coefficient_seed": session.coefficient_seed,
+        "coefficient_tree_size": session.coefficient_tree_size,
+        "record_sha256": record.record_sha256,
+        "record_pdf_sha256": record.pdf_sha256,
+    }
+
+
+def opening_table_lines(opening: dict[str, Any]) -> list[str]:
+    lines = [
+        f"demo opening {opening['section']['code']} {opening['section']['name']} (deadline {opening['bid_deadline']}):"
+    ]
+    for row in opening["table"]:
+        manager = (row.get("project_manager") or {}).get("name", "")
+        lines.append(
+            f"  {row['bidder']:<14} {row.get('price', '—'):>12} 元  {row.get('duration_days', '—')} 天  "
+            f"{row.get('quality', '')}  {manager}  {row.get('bond_reference', '')}  [{row['status']}]"
+        )
+    if opening["coefficient"] is not None:
+        lines.append(f"  K = {opening['coefficient']} (seed {opening['coefficient_seed']})")
+    lines.append(f"  opening record (开标记录) SHA-256 {opening['record_sha256']}")
+    return lines
