@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -92,7 +93,10 @@ def connect(cookie: bytes | None, section_id: int, after: int = 0) -> WebsocketC
 
 
 def run(body: Callable[[], Awaitable[None]]) -> None:
-    async_to_sync(body)()
+    """Run the async body in a thread of its own: the browser tests' Playwright keeps an event loop
+    in the main thread for the whole session, and async_to_sync refuses to run inside one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(async_to_sync(body)).result()
 
 
 async def receive_n(ws: WebsocketCommunicator, n: int) -> list[dict[str, Any]]:
