@@ -17,7 +17,12 @@ class MinutesForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=2000,
+        # One line beside its button: the hall's controls must fit on a screen during an opening.
+        widget=forms.TextInput(attrs={"placeholder": _("Reason"), "aria-label": _("Reason")}),
+    )
 
 
 class PostponeForm(ReasonForm):
