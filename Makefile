@@ -26,12 +26,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages: chromium (browser tests), age (interop tests), a CJK font (PDFs, screenshots).
+# Debian packages: chromium (browser tests), age (interop tests), a CJK font and pango (PDFs by WeasyPrint).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v age >/dev/null 2>&1 || missing="$$missing age"; \
 	[ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; \
+	ldconfig -p 2>/dev/null | grep -q libpangoft2-1.0 || missing="$$missing libpango-1.0-0 libpangoft2-1.0-0"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing Debian packages:$$missing"; \
