@@ -497,6 +497,26 @@ def upload_append_chunk(
     return row
 
 
+def _close_upload(
+    row: UploadSession, status: str, step: Any, acting_user: Any, organization: Any, now: dt.datetime
+) -> None:
+    """End an open upload (aborted or expired): log it, and after commit drop its part file and hash."""
+    row.status = status
+    row.updated_at = now
+    row.save(update_fields=["status", "updated_at"])
+    _log(
+        step=step,
+        acting_user=acting_user,
+        obj=row,
+        section=row.section,
+        organization=organization,
+        sealed=_sealed(row.section, now),
+        data={"upload": str(row.pk), "received": row.received},
+    )
+    transaction.on_commit(functools.partial(_remove_part, row.pk))
+    transaction.on_commit(functools.partial(running_hashes.forget, row.pk))
+
+
 def upload_abort(*, acting_user: Any, upload: UploadSession) -> UploadSession:
     """The bidder gives an upload up; its part file is removed."""
     require(acting_user, Permission.BID_SUBMIT)
@@ -505,20 +525,14 @@ def upload_abort(*, acting_user: Any, upload: UploadSession) -> UploadSession:
         row = _locked_upload(upload.pk)
         if row.status != UploadStatus.OPEN:
             raise _not_open(row)
-        row.status = UploadStatus.ABORTED
-        row.updated_at = now
-        row.save(update_fields=["status", "updated_at"])
-        _log(
-            step=BiddingAction.UPLOAD_ABORTED,
-            acting_user=acting_user,
-            obj=row,
-            section=row.section,
-            organization=acting_user.organization,
-            sealed=_sealed(row.section, now),
-            data={"upload": str(row.pk), "received": row.received},
+        _close_upload(
+            row,
+            UploadStatus.ABORTED,
+            BiddingAction.UPLOAD_ABORTED,
+            acting_user,
+            acting_user.organization,
+            now,
         )
-        transaction.on_commit(functools.partial(_remove_part, row.pk))
-        transaction.on_commit(functools.partial(running_hashes.forget, row.pk))
     return row
 
 
@@ -537,20 +551,9 @@ def upload_cleanup_expired() -> int:
                 row = _locked_upload(pk)
                 if row.status != UploadStatus.OPEN or row.expires_at > now:
                     continue
-                row.status = UploadStatus.EXPIRED
-                row.updated_at = now
-                row.save(update_fields=["status", "updated_at"])
-                _log(
-                    step=BiddingAction.UPLOAD_EXPIRED,
-                    acting_user=None,
-                    obj=row,
-                    section=row.section,
-                    organization=row.organization,
-                    sealed=_sealed(row.section, now),
-                    data={"upload": str(row.pk), "received": row.received},
+                _close_upload(
+                    row, UploadStatus.EXPIRED, BiddingAction.UPLOAD_EXPIRED, None, row.organization, now
                 )
-                transaction.on_commit(functools.partial(_remove_part, row.pk))
-                transaction.on_commit(functools.partial(running_hashes.forget, row.pk))
                 expired += 1
         except BlockingIOError:
             continue
