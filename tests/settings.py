@@ -15,3 +15,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Live-server threads must not keep connections open past a request, or PostgreSQL cannot drop
 # the test database at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
+# Decrypt in the unlocking request (the thread pool path has its own tests).
+TENDERHALL_DECRYPT_INLINE = True

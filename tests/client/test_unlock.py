@@ -19,19 +19,73 @@ from cryptography.hazmat.primitives import serialization
 from tenderhall.accounts.models import User
 from tenderhall.accounts.services import api_token_issue
 from tenderhall.client.cli import main
-from tenderhall.core.crypto import age
+from tenderhall.core.crypto import age, certs
 from tenderhall.opening import records, services
-from tenderhall.opening.models import ConfirmationKind, Decryption, DecryptionStatus, RecordConfirmation
+from tenderhall.opening.models import (
+    ConfirmationKind,
+    Decryption,
+    DecryptionStatus,
+    HallSignIn,
+    RecordConfirmation,
+)
 from tests.bidding.conftest import bid_dirs  # noqa: F401 - autouse fixture
 from tests.notices.conftest import announced, t0, world  # noqa: F401 - fixtures used here
 from tests.opening.conftest import Hall, _fresh_share_pool, make_hall  # noqa: F401 - fixtures used here
 
 
-def profile_for(user: User, server: str, tmp_path: Path) -> Path:
+def profile_for(user: User, server: str, tmp_path: Path, signing_key: Path | None = None) -> Path:
     raw, _ = api_token_issue(user=user)
     path = tmp_path / f"{user.username}-profile.json"
-    path.write_text(json.dumps({"server": server, "token": raw}), encoding="utf-8")
+    profile = {"server": server, "token": raw, "username": user.username}
+    if signing_key is not None:
+        profile["signing_key"] = str(signing_key)
+    path.write_text(json.dumps(profile), encoding="utf-8")
     return path
+
+
+def key_file(key: Any, path: Path) -> Path:
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return path
+
+
+def test_sign_in_signs_the_hall_challenge_with_the_signing_key(
+    live_hall: Hall, live_server: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    h = live_hall
+    b0, b1 = h.bidders[0], h.bidders[1]
+    own = key_file(b0.signer.key, tmp_path / "b0.key")
+    profile = profile_for(b0.user, live_server.url, tmp_path, signing_key=own)
+    assert cli(profile, "sign-in", "--section", str(h.section.pk)) == 0
+    assert "signed in" in capsys.readouterr().out
+    row = HallSignIn.objects.get(section=h.section, user=b0.user)
+    assert row.certificate_fingerprint == certs.fingerprint_sha256(b0.signer.certificate)
+    # another organization's key is refused by the server (exit 2), naming the rule
+    wrong = key_file(b0.signer.key, tmp_path / "b0-as-b1.key")
+    profile1 = profile_for(b1.user, live_server.url, tmp_path)
+    assert cli(profile1, "sign-in", "--section", str(h.section.pk), "--key", str(wrong)) == 2
+    assert "signature_invalid" in capsys.readouterr().err
+    assert not HallSignIn.objects.filter(user=b1.user).exists()
+
+
+def test_sign_challenge_signs_hall_challenges_but_nothing_else(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = key_file(Ed25519PrivateKey.generate(), tmp_path / "k.pem")
+    text = certs.hall_challenge_text("a" * 32, 7, "bidder1")
+    assert main(["sign-challenge", "--key", str(key), text]) == 0
+    assert base64.b64decode(capsys.readouterr().out.strip())
+    for bad in (
+        "tenderhall-hall:v1:short:7:bidder1",
+        "tenderhall-hall:v1:" + "a" * 32 + ":x:bidder1",
+        "manifest",
+    ):
+        assert main(["sign-challenge", "--key", str(key), bad]) != 0
 
 
 def identity_file(identity: age.X25519Identity, path: Path) -> Path:

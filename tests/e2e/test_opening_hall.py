@@ -10,24 +10,25 @@ submitted through the services by the opening tests' helpers."""
 
 from __future__ import annotations
 
-import base64
-import json
+import contextlib
+import io
 import socket
 import threading
 import time
-import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tenderhall.accounts.services import api_token_issue
+from tenderhall.client.cli import main as cli_main
 from tenderhall.core import clock
 from tenderhall.disputes.models import Objection
 from tenderhall.opening import services
 from tenderhall.opening.models import OpeningStatus
 from tests.bidding.conftest import bid_dirs  # noqa: F401 - autouse fixture
+from tests.client.test_unlock import identity_file, key_file, profile_for
 from tests.factories import PASSWORD
 from tests.notices.conftest import DEADLINE, announced, t0, world  # noqa: F401 - fixtures
 from tests.opening.conftest import (  # noqa: F401 - fixtures
@@ -111,13 +112,38 @@ def live(page: Any) -> None:
     page.wait_for_selector("[data-testid=hall-connection][data-state=open]")
 
 
+def in_thread(fn: Callable[[], object]) -> None:
+    """A service call as the worker makes it, off the main thread (where Playwright keeps an event
+    loop, so the live push's async_to_sync may not run there)."""
+    from django.db import connection
+
+    def run() -> None:
+        try:
+            fn()
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+
+
+def run_cli(*args: str) -> tuple[int, str]:
+    """The bidder tool (tenderhall-bid) against the live server, as a bidder runs it."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli_main(list(args))
+    return code, out.getvalue() + err.getvalue()
+
+
 def test_three_browsers_watch_the_opening_live(
     make_hall: Callable[..., Hall],  # noqa: F811
     asgi_server: str,
     browser: Any,
+    tmp_path: Path,
 ) -> None:
-    hall = make_hall(3)  # 3 sealed bids; the clock is at the deadline and the opening started
-    assert clock.now() == DEADLINE
+    hall = make_hall(3, start=False)  # 3 sealed bids; the deadline is still ahead
+    assert clock.now() < DEADLINE
     url = f"{asgi_server}/opening/sections/{hall.section.pk}/"
     host = open_page(browser, asgi_server, hall.host.username)
     bidders = [open_page(browser, asgi_server, b.user.username) for b in hall.bidders[:2]]
@@ -125,40 +151,67 @@ def test_three_browsers_watch_the_opening_live(
     for page in pages:
         page.goto(url)
         live(page)
-    for page in bidders:
+    keys = [key_file(b.signer.key, tmp_path / f"b{i}.key") for i, b in enumerate(hall.bidders)]
+    profiles = [
+        profile_for(b.user, asgi_server, tmp_path, signing_key=k)
+        for b, k in zip(hall.bidders, keys, strict=True)
+    ]
+    # Before the deadline each bidder signs in with its signing certificate: in the page (a
+    # challenge signed by `tenderhall-bid sign-challenge`), or wholly with the tool.
+    for key, page in zip(keys[:2], bidders, strict=True):
+        page.click("[data-testid=get-challenge]")
+        text = page.locator("[data-testid=challenge-text]").inner_text()
+        code, signature = run_cli("sign-challenge", "--key", str(key), text)
+        assert code == 0
+        page.fill("[data-testid=sign-in-form] textarea[name=signature]", signature.strip())
         page.click("[data-testid=sign-in]")
         page.wait_for_selector("[data-testid=signed-in]")
         live(page)
-    assert host.locator("[data-testid=bidder-row]").count() == 3
+    code, out = run_cli("--profile", str(profiles[2]), "sign-in", "--section", str(hall.section.pk))
+    assert code == 0, out
+    assert host.locator("[data-testid=bidder-row]").count() == 0  # nobody is named before the deadline
+
+    # The deadline passes; the worker's tick starts the opening and the bidder list appears live.
+    clock.set_now(DEADLINE)
+    in_thread(services.opening_tick)
+    # days later: the tool logs in again (its API token of sign-in day has expired)
+    profiles = [
+        profile_for(b.user, asgi_server, tmp_path, signing_key=k)
+        for b, k in zip(hall.bidders, keys, strict=True)
+    ]
+    for page in pages:
+        page.wait_for_selector("[data-testid=hall-status][data-status=waiting]")
+    host.wait_for_function("document.querySelectorAll('[data-testid=bidder-row]').length === 3")
 
     host.click("[data-testid=open-window]")
     live(host)
     for page in bidders:  # no reload: the event moved the status
         page.wait_for_selector("[data-testid=hall-status][data-status=decrypting]")
 
-    # Each bidder pastes the token `tenderhall-bid unlock --print-token` prints: the base64 file
-    # key unwrapped from its bid's header with its own identity.
-    for b, page in zip(hall.bidders[:2], bidders, strict=True):
-        assert b.bid is not None
-        with b.bid.file.open("rb") as f:
-            key = file_key_of(f.read(), b.identity)
-        page.fill("[data-testid=unlock-form] input[name=token]", base64.b64encode(key).decode())
+    # Two bidders paste the token `tenderhall-bid unlock --print-token` prints (the base64 file key
+    # unwrapped locally from their bid's header); the third runs `tenderhall-bid unlock`.
+    for i, page in enumerate(bidders):
+        ident = identity_file(hall.bidders[i].identity, tmp_path / f"id{i}.txt")
+        code, token = run_cli(
+            "--profile", str(profiles[i]), "unlock", "--section", str(hall.section.pk), "-i", str(ident),
+            "--print-token",
+        )  # fmt: skip
+        assert code == 0, token
+        page.fill("[data-testid=unlock-form] input[name=token]", token.strip())
         page.click("[data-testid=unlock-form] button[type=submit]")
         live(page)
-    third = hall.bidders[2]  # the third unlocks as its tool does: over HTTP with its API token
-    token, _ = api_token_issue(user=third.user)
-    request = urllib.request.Request(
-        f"{asgi_server}/api/v1/sections/{hall.section.pk}/hall/unlock",
-        data=json.dumps({"file_key": base64.b64encode(third.file_key).decode()}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="POST",
+    third = hall.bidders[2]
+    ident = identity_file(third.identity, tmp_path / "id2.txt")
+    code, out = run_cli(
+        "--profile", str(profiles[2]), "unlock", "--section", str(hall.section.pk), "-i", str(ident)
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert response.status == 200
+    assert code == 0 and "decrypted" in out, out
     uscc = third.user.organization.uscc
     for page in pages:
         page.wait_for_selector(f"[data-testid=bidder-row][data-bidder='{uscc}'][data-status=decrypted]")
-        assert page.locator("[data-testid=bidder-row][data-status=decrypted]").count() == 3
+        page.wait_for_function(
+            "document.querySelectorAll('[data-testid=bidder-row][data-status=decrypted]').length === 3"
+        )
 
     host.click("[data-testid=close-window]")
     live(host)
@@ -188,6 +241,18 @@ def test_three_browsers_watch_the_opening_live(
         page.wait_for_selector("[data-testid=objection-list] li:has-text('已核对投标文件，以大写为准')")
     objection = Objection.objects.get(section=hall.section)
     assert objection.answer == "已核对投标文件，以大写为准" and objection.stage == "opening"
+
+    # The opening record: the host generates it, the bidders confirm it with their signing keys.
+    host.click("[data-testid=record-generate]")
+    host.wait_for_selector("[data-testid=record-sha256]")
+    for i in range(2):
+        code, out = run_cli(
+            "--profile", str(profiles[i]), "record", "sign", "--section", str(hall.section.pk), "--key", str(keys[i])
+        )  # fmt: skip
+        assert code == 0 and "confirmed: signed" in out, out
+    for page in pages:
+        page.reload()
+        assert page.locator("[data-testid=record-confirmation][data-kind=signed]").count() == 2
     for page in pages:
         page.context.close()
 

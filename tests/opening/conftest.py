@@ -6,6 +6,7 @@ them through bidding.services before the deadline (24 March 2026 09:30)."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import io
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from tenderhall.notices import opening_key
 from tenderhall.notices import services as notices_services
 from tenderhall.notices.models import KeyShare
 from tenderhall.opening import services
+from tenderhall.opening.models import HallSignIn
 from tenderhall.projects.models import Section
 from tests.bidding.conftest import bid_dirs  # noqa: F401 - autouse fixture
 from tests.bidding.factories import opening_recipient, seal
@@ -157,6 +159,23 @@ def submit(bidder: Bidder, section: Section, plaintext: bytes, capture: Any) -> 
     )
     with capture(execute=True):
         bidder.bid = bidding_services.bid_finalize(acting_user=user, upload=upload)
+
+
+def sign_in_body(bidder: Bidder, section: Section) -> dict[str, str]:
+    """What `tenderhall-bid sign-in` sends: a fresh hall challenge signed with the bidder's key."""
+    challenge = services.hall_challenge_issue(acting_user=bidder.user, section=section)
+    signature = certs.sign_challenge(bidder.signer.key, services.hall_challenge_text(challenge))
+    return {"nonce": challenge.nonce, "signature": base64.b64encode(signature).decode("ascii")}
+
+
+def sign_in(bidder: Bidder, section: Section) -> HallSignIn:
+    body = sign_in_body(bidder, section)
+    return services.hall_sign_in(
+        acting_user=bidder.user,
+        section=section,
+        nonce=body["nonce"],
+        signature=base64.b64decode(body["signature"]),
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -5,10 +5,10 @@ import io
 import json
 from typing import Any
 
-from tenderhall.core.crypto import age
+from tenderhall.core.crypto import age, certs
 from tenderhall.opening import services
 from tenderhall.opening.models import OpeningSession
-from tests.opening.conftest import API, Hall, api_client, later
+from tests.opening.conftest import API, Hall, api_client, later, sign_in_body
 
 
 def post(client: Any, url: str, body: dict[str, Any] | None = None) -> Any:
@@ -21,8 +21,18 @@ def test_a_whole_opening_through_the_api(hall: Hall):
     bidders = [api_client(b.user) for b in hall.bidders]
     watcher = api_client(hall.world.supervisor)
 
-    for client in bidders:
-        assert post(client, f"{API}/sections/{sid}/hall/sign-in").status_code == 201
+    for b, client in zip(hall.bidders, bidders, strict=True):
+        challenge = post(client, f"{API}/sections/{sid}/hall/challenge")
+        assert challenge.status_code == 201
+        text = challenge.json()["challenge"]
+        assert text == f"tenderhall-hall:v1:{challenge.json()['nonce']}:{sid}:{b.user.username}"
+        signature = base64.b64encode(certs.sign_challenge(b.signer.key, text)).decode()
+        body = {"nonce": challenge.json()["nonce"], "signature": signature}
+        signed = post(client, f"{API}/sections/{sid}/hall/sign-in", body)
+        assert signed.status_code == 201, signed.json()
+        assert signed.json()["certificate_sha256"] == certs.fingerprint_sha256(b.signer.certificate)
+        replayed = post(client, f"{API}/sections/{sid}/hall/sign-in", body)
+        assert replayed.status_code == 201  # already signed in: idempotent
     state = bidders[0].get(f"{API}/sections/{sid}/hall").json()
     assert state["session"]["status"] == "waiting" and state["me"]["signed_in"] is True
     assert len(state["bidders"]) == 3 and state["me"]["bid"]["status"] == "pending"
@@ -124,7 +134,8 @@ def test_the_bidder_list_stays_secret_before_the_deadline(make_hall: Any):
     hall = make_hall(start=False)
     client = api_client(hall.bidders[0].user)
     sid = hall.section.pk
-    assert post(client, f"{API}/sections/{sid}/hall/sign-in").status_code == 201
+    signed = post(client, f"{API}/sections/{sid}/hall/sign-in", sign_in_body(hall.bidders[0], hall.section))
+    assert signed.status_code == 201
     state = api_client(hall.host).get(f"{API}/sections/{sid}/hall").json()
     assert state["bidders"] is None and state["session"] is None
     assert api_client(hall.host).get(f"{API}/sections/{sid}/hall/events").json()["events"] == []

@@ -145,17 +145,18 @@ def test_a_reconnecting_client_gets_exactly_what_it_missed(hall: Hall, layer: st
         await db(services.bid_unlock)(acting_user=b1.user, section=hall.section, file_key=b1.file_key)
         await db(services.bid_unlock)(acting_user=b2.user, section=hall.section, file_key=b2.file_key)
         missed = await db(_seqs)(sid, seen[-1])
-        assert len(missed) == 2
+        assert len(missed) == 4
 
         ws = connect(cookie, sid, after=seen[-1])
         connected, _ = await ws.connect()
         assert connected
         again = await receive_n(ws, len(missed))
         assert [m["seq"] for m in again] == missed
-        assert [m["payload"]["bid"]["status"] for m in again] == ["decrypted", "decrypted"]
+        # each unlock: the key is accepted ("queued", decrypting), then the outcome
+        assert [m["payload"]["bid"]["status"] for m in again] == ["queued", "decrypted"] * 2
         await db(services.bid_unlock)(acting_user=b0.user, section=hall.section, file_key=b0.file_key)
-        after = await receive_n(ws, 1)
-        assert [m["seq"] for m in after] == [missed[-1] + 1]
+        after = await receive_n(ws, 2)
+        assert [m["seq"] for m in after] == [missed[-1] + 1, missed[-1] + 2]
         await ws.disconnect()
 
     run(body)
@@ -200,18 +201,19 @@ def test_another_bidders_failure_reason_never_reaches_a_bidder(decrypting: Hall,
             sockets[who] = connect(cookie, sid, after=start)
             assert (await sockets[who].connect())[0]
         await db(services.bid_unlock)(acting_user=b0.user, section=hall.section, file_key=b"\0" * 16)
-        got = {who: await receive_n(ws, 1) for who, ws in sockets.items()}
+        got = {who: await receive_n(ws, 2) for who, ws in sockets.items()}
         for who in ("own", "host", "supervisor"):
-            (event,) = got[who]
+            queued, event = got[who]
+            assert queued["payload"]["bid"]["status"] == "queued"
             assert event["payload"]["bid"]["reason_code"] == "file_key_wrong", who
-        (event,) = got["other"]
+        _queued, event = got["other"]
         bid = event["payload"]["bid"]
         assert bid["status"] == "failed" and bid["uscc"] == b0.user.organization.uscc
         assert not {"reason_code", "reason_zh", "reason_en"} & set(bid)
         # the replay filters the same way
         ws = connect(cookies["other"], sid, after=start)
         assert (await ws.connect())[0]
-        (replayed,) = await receive_n(ws, 1)
+        _queued, replayed = await receive_n(ws, 2)
         assert "reason_code" not in replayed["payload"]["bid"]
         for socket in [*sockets.values(), ws]:
             await socket.disconnect()

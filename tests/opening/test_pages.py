@@ -18,7 +18,7 @@ from tenderhall.opening import services
 from tenderhall.opening.models import Decryption, DecryptionStatus, OpeningStatus
 from tests.factories import UserFactory
 from tests.notices.conftest import DEADLINE, client_for
-from tests.opening.conftest import Hall
+from tests.opening.conftest import Hall, sign_in_body
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,8 @@ def test_the_host_sees_the_controls_and_the_bidders(hall: Hall) -> None:
 
 def test_a_bidder_sees_sign_in_unlock_and_the_command(hall: Hall) -> None:
     page = client_for(hall.bidders[0].user).get(hall_url(hall)).content.decode()
-    assert 'data-testid="sign-in"' in page and 'data-testid="unlock-form"' in page
+    assert 'data-testid="get-challenge"' in page and 'data-testid="unlock-form"' in page
+    assert f"tenderhall-bid sign-in --section {hall.section.pk}" in page
     assert f"tenderhall-bid unlock --section {hall.section.pk} -i identity.txt" in page
     assert 'data-testid="open-window"' not in page
 
@@ -123,6 +124,11 @@ def _objection(h: Hall) -> None:
     services.hall_objection_raise(acting_user=h.bidders[0].user, section=h.section, text="异议")
 
 
+def _read_out(h: Hall) -> None:
+    _closed(h)
+    services.opening_read_out(acting_user=h.host, section=h.section)
+
+
 def _nothing(h: Hall) -> None:
     return None
 
@@ -139,7 +145,8 @@ def _objection_id(h: Hall) -> dict[str, Any]:
 
 # (action, prepare, data, right, wrong, check)
 ACTIONS: list[tuple[str, Callable[[Hall], None], Callable[[Hall], dict[str, Any]], str, str | None]] = [
-    ("sign-in", _nothing, lambda h: {}, "bidder", "host"),
+    ("challenge", _nothing, lambda h: {}, "bidder", "host"),
+    ("sign-in", _nothing, lambda h: sign_in_body(h.bidders[0], h.section), "bidder", "host"),
     ("open-window", _nothing, lambda h: {"minutes": 30}, "host", "bidder"),
     ("close-window", _open, lambda h: {}, "host", "bidder"),
     ("read-out", _closed, lambda h: {}, "host", "bidder"),
@@ -168,20 +175,34 @@ ACTIONS: list[tuple[str, Callable[[Hall], None], Callable[[Hall], dict[str, Any]
     ("objections-close", _objections, lambda h: {}, "host", "bidder"),
     ("raise-objection", _objections, lambda h: {"text": "开标异议"}, "bidder", "host"),
     ("answer-objection", _objection, _objection_id, "host", "bidder"),
+    ("record-generate", _read_out, lambda h: {}, "host", "bidder"),
+    ("witness", _nothing, lambda h: {"text": "开标过程正常", "abnormal": ""}, "staff", "host"),
 ]
 
 
 def _user(h: Hall, who: str) -> User:
-    return {"host": h.host, "bidder": h.bidders[0].user, "watcher": h.world.supervisor}[who]
+    return {
+        "host": h.host,
+        "bidder": h.bidders[0].user,
+        "watcher": h.world.supervisor,
+        "staff": h.world.staff,
+    }[who]
 
 
 def _done(h: Hall, action: str) -> bool:
     from tenderhall.disputes.models import Objection
-    from tenderhall.opening.models import HallSignIn, OpeningSession
+    from tenderhall.opening.models import (
+        HallChallenge,
+        HallSignIn,
+        OpeningRecord,
+        OpeningSession,
+        WitnessRecord,
+    )
 
     session = OpeningSession.objects.get(section=h.section)
     d0 = Decryption.objects.get(bid=h.bidders[0].bid)
     return {
+        "challenge": lambda: HallChallenge.objects.filter(user=h.bidders[0].user, used_at=None).exists(),
         "sign-in": lambda: HallSignIn.objects.filter(user=h.bidders[0].user).exists(),
         "open-window": lambda: session.status == OpeningStatus.DECRYPTING,
         "close-window": lambda: session.status == OpeningStatus.DECRYPTED,
@@ -198,6 +219,8 @@ def _done(h: Hall, action: str) -> bool:
         "objections-close": lambda: services.hall_objection_window(h.section) is None,
         "raise-objection": lambda: Objection.objects.filter(section=h.section, text="开标异议").exists(),
         "answer-objection": lambda: Objection.objects.get(section=h.section).answer == "答复",
+        "record-generate": lambda: OpeningRecord.objects.filter(section=h.section).exists(),
+        "witness": lambda: WitnessRecord.objects.filter(section=h.section, text="开标过程正常").exists(),
     }[action]()
 
 

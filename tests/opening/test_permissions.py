@@ -15,7 +15,7 @@ from tenderhall.accounts.models import Role, User
 from tenderhall.opening import services
 from tests.factories import UserFactory
 from tests.notices.conftest import DEADLINE
-from tests.opening.conftest import API, Hall, api_client
+from tests.opening.conftest import API, Hall, api_client, sign_in_body
 
 
 def _open(h: Hall) -> None:
@@ -61,12 +61,17 @@ def _bid(h: Hall) -> int:
     return h.bidders[0].bid.pk
 
 
+def _sign_in_body(h: Hall) -> dict[str, Any]:
+    return sign_in_body(h.bidders[0], h.section)
+
+
 # who: "host" (agent), "bidder" (bidder 0), "custodian" (staff), "watcher" (supervisor)
 # (method, path, prepare, body, right, wrong, status)
 ROUTES: list[
     tuple[str, str, Callable[[Hall], None], Callable[[Hall], dict[str, Any]] | None, str, str | None, int]
 ] = [
-    ("post", "/sections/{section_id}/hall/sign-in", _nothing, None, "bidder", "host", 201),
+    ("post", "/sections/{section_id}/hall/challenge", _nothing, None, "bidder", "host", 201),
+    ("post", "/sections/{section_id}/hall/sign-in", _nothing, _sign_in_body, "bidder", "host", 201),
     ("get", "/sections/{section_id}/hall", _nothing, None, "watcher", None, 200),
     ("get", "/sections/{section_id}/hall/events", _nothing, None, "bidder", None, 200),
     (
@@ -183,7 +188,7 @@ def test_page_permissions(hall: Hall, route: str) -> None:
 
     from tests.notices.conftest import client_for
 
-    url = "/opening/" + route.replace("<int:pk>", str(hall.section.pk)).replace("<slug:action>", "sign-in")
+    url = "/opening/" + route.replace("<int:pk>", str(hall.section.pk)).replace("<slug:action>", "challenge")
     post = route.endswith("<slug:action>/")
     call = (lambda c: c.post(url)) if post else (lambda c: c.get(url))
     response = call(client_for(None))

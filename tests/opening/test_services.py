@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import io
@@ -15,6 +16,7 @@ from django.core.files.storage import default_storage
 
 from tenderhall.core import clock
 from tenderhall.core.canonical import canonical_json
+from tenderhall.core.crypto import certs
 from tenderhall.core.errors import DomainError
 from tenderhall.core.models import LogEvent, SignedTreeHead
 from tenderhall.core.notifications import Notification
@@ -32,7 +34,7 @@ from tenderhall.opening.models import (
 )
 from tenderhall.projects.models import EvaluationMethod, Section, SectionStatus
 from tests.notices.conftest import DEADLINE
-from tests.opening.conftest import Bidder, Hall, later, make_package
+from tests.opening.conftest import Bidder, Hall, later, make_package, sign_in, sign_in_body
 
 
 def refused(code: str, call: Callable[..., Any], /, **kwargs: Any) -> DomainError:
@@ -93,29 +95,93 @@ def test_tick_starts_every_due_section(make_hall: Callable[..., Hall]):
 
 def test_sign_in_before_the_deadline_is_sealed_and_shows_nothing(make_hall: Callable[..., Hall]):
     hall = make_hall(start=False)
-    services.hall_sign_in(acting_user=hall.bidders[0].user, section=hall.section)
+    sign_in(hall.bidders[0], hall.section)
     event = LogEvent.objects.filter(action=OpeningAction.SIGNED_IN).get()
     assert event.actor_username == "" and event.org_uscc == ""
     assert not HallEvent.objects.exists()
-    assert services.hall_sign_in(acting_user=hall.bidders[0].user, section=hall.section)  # idempotent
+    assert sign_in(hall.bidders[0], hall.section)  # idempotent
     assert HallSignIn.objects.count() == 1
 
 
 def test_sign_in_after_the_deadline_is_shown_and_late_sign_in_refused(decrypting: Hall):
     hall = decrypting
-    services.hall_sign_in(acting_user=hall.bidders[1].user, section=hall.section)
+    sign_in(hall.bidders[1], hall.section)
     assert HallEvent.objects.filter(kind="signed_in").count() == 1
     later(31)
-    refused(
-        "hall_sign_in_late", services.hall_sign_in, acting_user=hall.bidders[2].user, section=hall.section
-    )
+    refused("hall_sign_in_late", lambda: sign_in(hall.bidders[2], hall.section))
 
 
 def test_sign_in_refused_to_a_bidder_without_the_documents(hall: Hall, other_bidder: Any):
     from tests.factories import UserFactory
 
     stranger = UserFactory(role="bidder")
-    refused("not_found", services.hall_sign_in, acting_user=stranger, section=hall.section)
+    refused("not_found", services.hall_challenge_issue, acting_user=stranger, section=hall.section)
+    body = sign_in_body(hall.bidders[0], hall.section)
+    refused(
+        "not_found",
+        services.hall_sign_in,
+        acting_user=stranger,
+        section=hall.section,
+        nonce=body["nonce"],
+        signature=base64.b64decode(body["signature"]),
+    )
+
+
+def test_sign_in_needs_a_fresh_challenge_signed_by_a_registered_certificate(decrypting: Hall):
+    hall = decrypting
+    b0, b1 = hall.bidders[0], hall.bidders[1]
+    body = sign_in_body(b0, hall.section)
+    # signed by another bidder's key: refused, and the challenge is spent
+    forged = certs.sign_challenge(
+        b1.signer.key,
+        certs.hall_challenge_text(body["nonce"], hall.section.pk, b0.user.username),
+    )
+    with pytest.raises(DomainError) as info:
+        services.hall_sign_in(
+            acting_user=b0.user, section=hall.section, nonce=body["nonce"], signature=forged
+        )
+    assert info.value.code == "signature_invalid"
+    refused(
+        "hall_challenge_invalid",
+        services.hall_sign_in,
+        acting_user=b0.user,
+        section=hall.section,
+        nonce=body["nonce"],
+        signature=base64.b64decode(body["signature"]),
+    )
+    # another bidder's challenge, and an expired one, are refused too
+    other = sign_in_body(b1, hall.section)
+    refused(
+        "hall_challenge_invalid",
+        services.hall_sign_in,
+        acting_user=b0.user,
+        section=hall.section,
+        nonce=other["nonce"],
+        signature=base64.b64decode(other["signature"]),
+    )
+    stale = sign_in_body(b0, hall.section)
+    later(6)
+    refused(
+        "hall_challenge_invalid",
+        services.hall_sign_in,
+        acting_user=b0.user,
+        section=hall.section,
+        nonce=stale["nonce"],
+        signature=base64.b64decode(stale["signature"]),
+    )
+    # a login signature is not a hall sign-in
+    fresh = services.hall_challenge_issue(acting_user=b0.user, section=hall.section)
+    login_sig = certs.sign_challenge(b0.signer.key, certs.challenge_text(fresh.nonce, b0.user.username))
+    with pytest.raises(DomainError):
+        services.hall_sign_in(
+            acting_user=b0.user, section=hall.section, nonce=fresh.nonce, signature=login_sig
+        )
+    assert not HallSignIn.objects.filter(user=b0.user).exists()
+    refusals = LogEvent.objects.filter(action=OpeningAction.SIGN_IN_REFUSED)
+    assert refusals.count() == 5 and all(e.actor_username == b0.user.username for e in refusals)
+    # the right way in records the certificate
+    row = sign_in(b0, hall.section)
+    assert row.certificate_fingerprint == certs.fingerprint_sha256(b0.signer.certificate)
 
 
 # ---- failure -------------------------------------------------------------------------------------------
@@ -183,8 +249,10 @@ def test_unlock_decrypts_checks_and_stores_the_package(decrypting: Hall):
     # the key itself is nowhere: not in the row, not in the log
     key_hex = hall.bidders[0].file_key.hex()
     assert not LogEvent.objects.filter(payload__contains=key_hex).exists()
-    event = HallEvent.objects.filter(kind="bid_status").get()
-    assert event.payload["bid"]["status"] == "decrypted"
+    events = HallEvent.objects.filter(kind="bid_status").order_by("seq")
+    assert [e.payload["bid"]["status"] for e in events] == ["queued", "decrypted"]
+    received = LogEvent.objects.get(action=OpeningAction.UNLOCK_RECEIVED)
+    assert json.loads(received.payload)["data"]["file_key_sha256"] == d.file_key_sha256
 
 
 def test_a_replayed_key_is_refused(decrypting: Hall):
@@ -490,7 +558,7 @@ def test_coefficient_formula_rounds_half_up():
 def test_suspend_resume_gives_the_window_its_time_back(decrypting: Hall):
     hall = decrypting
     end = OpeningSession.objects.get().window_end
-    services.hall_sign_in(acting_user=hall.bidders[0].user, section=hall.section)
+    sign_in(hall.bidders[0], hall.section)
     services.opening_suspend(acting_user=hall.host, section=hall.section, reason="网络故障")
     hall.world.refresh()
     assert hall.section.status == SectionStatus.SUSPENDED

@@ -631,9 +631,20 @@ def _user_signing_certificates(user: User) -> list[Certificate]:
 
 
 def _check_certificate_login(user: User, nonce: str, certificate_pem: str, signature: bytes) -> None:
-    """The signature must come from a trusted, valid, unrevoked signing certificate registered to
+    certificate_signature_check(
+        user=user,
+        message=certs.challenge_text(nonce, user.username).encode(),
+        signature=signature,
+        certificate_pem=certificate_pem,
+    )
+
+
+def certificate_signature_check(
+    *, user: User, message: bytes, signature: bytes, certificate_pem: str = ""
+) -> Certificate:
+    """The signing certificate that signed ``message``: trusted, valid, unrevoked and registered to
     the user (or to the user's organization with no named holder). With no certificate given (the
-    web page's paste-a-signature flow), each of the user's registered certificates is tried."""
+    web pages' paste-a-signature flow), each of the user's registered certificates is tried."""
     registered = _user_signing_certificates(user)
     if certificate_pem.strip():
         fingerprint = certs.fingerprint_sha256(certs.load_certificate(certificate_pem))
@@ -644,7 +655,6 @@ def _check_certificate_login(user: User, nonce: str, certificate_pem: str, signa
             "该证书未登记在此用户名下",
             "this certificate is not registered to this user",
         )
-    message = certs.challenge_text(nonce, user.username).encode()
     last_error: DomainError | None = None
     for record in registered:
         cert = certs.load_certificate(record.certificate_pem)
@@ -660,7 +670,7 @@ def _check_certificate_login(user: User, nonce: str, certificate_pem: str, signa
                 f"certificate {record.serial_number} is revoked",
             )
         certs.verify_certificate(cert, trust_anchors(), at=clock.now(), usage="signing")
-        return
+        return record
     assert last_error is not None
     raise last_error
 

@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -296,8 +297,11 @@ def cmd_csr(args: argparse.Namespace) -> int:
 
 
 def cmd_sign_challenge(args: argparse.Namespace) -> int:
-    # Sign login challenges only: a page must not be able to get a signature over anything else.
-    certs.parse_challenge(args.challenge)
+    # Sign login and hall sign-in challenges only: a page must not get a signature over anything else.
+    if args.challenge.startswith(certs.HALL_CHALLENGE_PREFIX + ":"):
+        certs.parse_hall_challenge(args.challenge)
+    else:
+        certs.parse_challenge(args.challenge)
     key = certs.load_signing_key(_read(Path(args.key), "私钥", "key"), _passphrase())
     print(base64.b64encode(certs.sign_challenge(key, args.challenge)).decode("ascii"))
     return 0
@@ -584,6 +588,34 @@ SHARE_BYTES = 16
 RECORD_TEXT = "tenderhall-opening-record:v1:"
 
 
+def cmd_sign_in(args: argparse.Namespace) -> int:
+    """Sign in to a section's opening hall with the signing certificate (a one-time challenge)."""
+    profile = _logged_in(args)
+    key_path = args.key or profile.get("signing_key")
+    if not key_path:
+        raise ToolError("key_missing", "请用 --key 指定签名私钥", "Give the signing key with --key")
+    key = certs.load_signing_key(_read(Path(key_path), "私钥", "key"), _passphrase())
+    base = f"/api/v1/sections/{args.section}/hall"
+    with ApiClient(profile["server"], token=profile["token"]) as api:
+        answer = api.post_json(f"{base}/challenge", {})
+        _require_str(answer, "nonce", "challenge")
+        # Never sign what the server sends: rebuild the expected text and compare.
+        try:
+            expected = certs.hall_challenge_text(answer["nonce"], args.section, profile["username"])
+        except DomainError as exc:
+            raise ToolError(exc.code, exc.message_zh, exc.message_en) from exc
+        if answer["challenge"] != expected:
+            raise ToolError(
+                "challenge_mismatch",
+                "服务器发来的签到挑战格式不符，已拒绝签名",
+                "The server's sign-in challenge is not in the expected form; refusing to sign it",
+            )
+        signature = base64.b64encode(certs.sign_challenge(key, expected)).decode("ascii")
+        result = api.post_json(f"{base}/sign-in", {"nonce": answer["nonce"], "signature": signature})
+    print(f"已签到 / signed in: {result.get('signed_in_at')}")
+    return 0
+
+
 def _identities(path: str) -> list[age.X25519Identity]:
     return envelope.identities_from_file(Path(path), _passphrase())
 
@@ -609,6 +641,12 @@ def cmd_unlock(args: argparse.Namespace) -> int:
             print(token)
             return 0
         result = api.post_json(f"{base}/hall/unlock", {"file_key": token})
+        # The server decrypts in the background: follow the bid's status until it settles.
+        deadline = time.monotonic() + args.wait
+        while result.get("status") == "queued" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            mine = api.get_json(f"{base}/hall").get("me") or {}
+            result = mine.get("bid") or result
     print(f"解密状态 / status: {result.get('status')} {result.get('reason_code') or ''}".rstrip())
     return 0 if result.get("status") in ("decrypted", "backup_decrypted") else 1
 
@@ -709,7 +747,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output file, or - for stdout")
     p.set_defaults(func=cmd_csr)
 
-    p = sub.add_parser("sign-challenge", help="sign a login challenge from the web page; prints base64")
+    p = sub.add_parser(
+        "sign-challenge", help="sign a login or hall sign-in challenge from the web page; prints base64"
+    )
     p.add_argument("--key", required=True, metavar="FILE")
     p.add_argument("challenge", metavar="CHALLENGE_TEXT")
     p.set_defaults(func=cmd_sign_challenge)
@@ -819,6 +859,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_receipt_verify)
 
     p = sub.add_parser(
+        "sign-in",
+        help="sign in to a section's opening hall with your signing certificate",
+        description="Gets a one-time challenge from the hall, checks its form, signs it with your "
+        "signing key and sends the signature.",
+    )
+    p.add_argument("--section", required=True, type=int, metavar="ID")
+    p.add_argument("--key", metavar="FILE", help="signing key (default: the one used to log in)")
+    p.set_defaults(func=cmd_sign_in)
+
+    p = sub.add_parser(
         "unlock",
         help="at the opening: unwrap your bid's file key locally and send only that key",
         description="Fetches your bid's age header, unwraps the 16-byte file key with your identity "
@@ -827,6 +877,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--section", required=True, type=int, metavar="ID")
     p.add_argument(
         "-i", "--identity", required=True, metavar="FILE", help="age identity file or PEM X25519 key"
+    )
+    p.add_argument(
+        "--wait", type=float, default=120.0, metavar="SECONDS", help="how long to follow the decryption"
     )
     p.add_argument(
         "--print-token", action="store_true", help="print the base64 file key (to paste in the hall) instead"

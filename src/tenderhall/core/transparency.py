@@ -201,10 +201,13 @@ def log_append(
     )[0]
 
 
-def log_refusal(*, action: str, actor: Any = None, data: Mapping[str, Any] | None = None) -> None:
+def log_refusal(
+    *, action: str, actor: Any = None, data: Mapping[str, Any] | None = None, sealed: bool = False
+) -> None:
     """Record a security-relevant refusal. Call it outside the transaction that is refused (which
-    rolls back), so the record of the refusal survives."""
-    log_append(action=action, actor=actor, data=data)
+    rolls back), so the record of the refusal survives. ``sealed`` where naming the actor would
+    leak a secret (a bidder's interest before the deadline, 法 Art 22)."""
+    log_append(action=action, actor=actor, data=data, sealed=sealed)
 
 
 # ---- reading: tree heads and proofs -------------------------------------------------------------

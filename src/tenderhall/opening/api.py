@@ -11,13 +11,13 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from tenderhall.bidding.models import Bid
 from tenderhall.core.errors import NotFound, ValidationFailed
 from tenderhall.core.permissions import Permission, require
 from tenderhall.opening import selectors, services
-from tenderhall.opening.models import Decryption, OpeningSession
+from tenderhall.opening.models import Decryption, DecryptionStatus, OpeningSession
 
 router = Router(tags=["opening"])
 
@@ -28,6 +28,12 @@ class MinutesIn(Schema):
 
 class UnlockIn(Schema):
     file_key: str
+
+
+class SignInIn(Schema):
+    nonce: str
+    signature: str  # base64 signature over the challenge text
+    certificate: str = ""  # PEM; optional (each registered signing certificate is tried)
 
 
 class ShareIn(Schema):
@@ -59,6 +65,15 @@ def _b64(value: str, field: str, size: int) -> bytes:
     return raw
 
 
+def _b64_any(value: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationFailed(
+            f"{field}_invalid", f"{field} 须为 base64", f"{field} must be base64", fields={field: ""}
+        ) from None
+
+
 def _session(session: OpeningSession) -> dict[str, Any]:
     return services.session_public(session)
 
@@ -67,11 +82,39 @@ def _decryption(d: Decryption) -> dict[str, Any]:
     return services.decryption_public(d)
 
 
-@router.post("/sections/{section_id}/hall/sign-in", response={201: dict[str, Any]})
-def sign_in(request: HttpRequest, section_id: int) -> dict[str, Any]:
+@router.post("/sections/{section_id}/hall/challenge", response={201: dict[str, Any]})
+def sign_in_challenge(request: HttpRequest, section_id: int) -> Status[dict[str, Any]]:
+    """A one-time text to sign with the bidder's signing certificate (then POST hall/sign-in)."""
     section = selectors.hall_section(request.user, section_id)
-    row = services.hall_sign_in(acting_user=request.user, section=section)
-    return {"section": section.pk, "signed_in_at": row.at}
+    challenge = services.hall_challenge_issue(acting_user=request.user, section=section)
+    return Status(
+        201,
+        {
+            "nonce": challenge.nonce,
+            "challenge": services.hall_challenge_text(challenge),
+            "expires_at": challenge.expires_at,
+        },
+    )
+
+
+@router.post("/sections/{section_id}/hall/sign-in", response={201: dict[str, Any]})
+def sign_in(request: HttpRequest, section_id: int, body: SignInIn) -> Status[dict[str, Any]]:
+    section = selectors.hall_section(request.user, section_id)
+    row = services.hall_sign_in(
+        acting_user=request.user,
+        section=section,
+        nonce=body.nonce,
+        signature=_b64_any(body.signature, "signature"),
+        certificate_pem=body.certificate,
+    )
+    return Status(
+        201,
+        {
+            "section": section.pk,
+            "signed_in_at": row.at,
+            "certificate_sha256": row.certificate_fingerprint,
+        },
+    )
 
 
 @router.get("/sections/{section_id}/hall", response={200: dict[str, Any]})
@@ -97,12 +140,15 @@ def decryption_open(request: HttpRequest, section_id: int, body: MinutesIn) -> d
     )
 
 
-@router.post("/sections/{section_id}/hall/unlock", response={200: dict[str, Any]})
-def unlock(request: HttpRequest, section_id: int, body: UnlockIn) -> dict[str, Any]:
+@router.post("/sections/{section_id}/hall/unlock", response={200: dict[str, Any], 202: dict[str, Any]})
+def unlock(request: HttpRequest, section_id: int, body: UnlockIn) -> Status[dict[str, Any]]:
+    """202 while the server decrypts in the background (status "queued"; the outcome comes live
+    and in GET hall), 200 when the outcome is already known."""
     require(request.user, Permission.OPENING_UNLOCK)
     section = selectors.hall_section(request.user, section_id)
     key = _b64(body.file_key, "file_key", services.FILE_KEY_BYTES)
-    return _decryption(services.bid_unlock(acting_user=request.user, section=section, file_key=key))
+    done = services.bid_unlock(acting_user=request.user, section=section, file_key=key)
+    return Status(202 if done.status == DecryptionStatus.QUEUED else 200, _decryption(done))
 
 
 @router.post("/sections/{section_id}/hall/backup/{bid_id}", response={200: dict[str, Any]})

@@ -9,6 +9,8 @@ class OpeningAction(StrEnum):
     SIGN_IN_REFUSED = "opening.hall.sign_in_refused"
     FAILED = "opening.session.failed"
     WINDOW_OPENED = "opening.decryption.window_opened"
+    UNLOCK_RECEIVED = "opening.bid.key_received"
+    DECRYPTION_INTERRUPTED = "opening.bid.decryption_interrupted"
     UNLOCKED = "opening.bid.decrypted"
     UNLOCK_FAILED = "opening.bid.decryption_failed"
     UNLOCK_REFUSED = "opening.bid.unlock_refused"

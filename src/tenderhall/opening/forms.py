@@ -50,6 +50,21 @@ class UnlockForm(forms.Form):
             raise forms.ValidationError(_("The token is not base64.")) from None
 
 
+class SignInForm(forms.Form):
+    """A signature over the hall challenge, as ``tenderhall-bid sign-challenge`` prints it."""
+
+    nonce = forms.CharField(max_length=64, widget=forms.HiddenInput)
+    signature = forms.CharField(
+        label=_("Signature"), max_length=400, widget=forms.Textarea(attrs={"rows": 2, "class": "mono"})
+    )
+
+    def clean_signature(self) -> bytes:
+        try:
+            return base64.b64decode(self.cleaned_data["signature"].strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise forms.ValidationError(_("The signature is not base64.")) from None
+
+
 class BidForm(forms.Form):
     bid = forms.IntegerField(widget=forms.HiddenInput)
 
@@ -61,3 +76,12 @@ class ObjectionForm(forms.Form):
 class AnswerForm(forms.Form):
     objection = forms.IntegerField(widget=forms.HiddenInput)
     answer = forms.CharField(label=_("Answer"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class WitnessForm(forms.Form):
+    """见证记录 (seed 000 §7.3.2): what the trading centre's staff saw, and whether it was abnormal."""
+
+    text = forms.CharField(
+        label=_("Witness record"), max_length=4000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    abnormal = forms.BooleanField(label=_("Something abnormal happened"), required=False)

@@ -74,14 +74,28 @@ class HallSignIn(models.Model):
     organization = models.ForeignKey("accounts.Organization", on_delete=models.PROTECT, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     at = models.DateTimeField()
+    # The signing certificate whose signature over a hall challenge admitted the bidder.
+    certificate_fingerprint = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["at", "pk"]
         constraints = [models.UniqueConstraint(fields=["section", "user"], name="hall_sign_in_once")]
 
 
+class HallChallenge(models.Model):
+    """A one-time nonce a bidder signs with its signing certificate to sign in to one hall."""
+
+    section = models.ForeignKey("projects.Section", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
 class DecryptionStatus(models.TextChoices):
     PENDING = "pending", _("待解密 / Pending")
+    QUEUED = "queued", _("解密中 / Decrypting")  # key received; the server decrypts in the background
     DECRYPTED = "decrypted", _("已解密 / Decrypted")
     FAILED = "failed", _("解密失败 / Failed")
     BACKUP_DECRYPTED = "backup_decrypted", _("备用解密 / Backup decrypted")
@@ -108,6 +122,7 @@ class Decryption(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     backup_requested_at = models.DateTimeField(null=True, blank=True)
     file_key_sha256 = models.CharField(max_length=64, blank=True)  # never the key itself
+    queued_at = models.DateTimeField(null=True, blank=True)  # when the key arrived (QUEUED)
     decrypted_at = models.DateTimeField(null=True, blank=True)
     package = models.FileField(upload_to="bids/opened/%Y/%m/", max_length=300, blank=True)
     package_sha256 = models.CharField(max_length=64, blank=True)

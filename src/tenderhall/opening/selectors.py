@@ -16,7 +16,17 @@ from tenderhall.core.permissions import Permission, has_permission
 from tenderhall.disputes.models import Objection, ObjectionStage
 from tenderhall.notices import selectors as notices_selectors
 from tenderhall.notices.models import DocumentObtainment
-from tenderhall.opening.models import Decryption, HallEvent, HallSignIn, OpeningSession, OpeningStatus
+from tenderhall.opening.models import (
+    Decryption,
+    HallChallenge,
+    HallEvent,
+    HallSignIn,
+    OpeningRecord,
+    OpeningSession,
+    OpeningStatus,
+    RecordConfirmation,
+    WitnessRecord,
+)
 from tenderhall.opening.services import (
     decryption_public,
     hall_event_message,
@@ -192,6 +202,17 @@ def hall_objection(section: Section, objection_id: int) -> Objection:
     return objection
 
 
+def open_hall_challenge(user: Any, section: Section) -> HallChallenge | None:
+    """The bidder's latest sign-in challenge that can still be used, if any."""
+    return (
+        HallChallenge.objects.filter(
+            section=section, user=user, used_at__isnull=True, expires_at__gt=clock.now()
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
 def hall_page(user: Any, section: Section) -> dict[str, Any]:
     """Everything the hall page shows this user, filtered like the live events."""
     viewer = hall_viewer(user, section.pk)
@@ -208,6 +229,13 @@ def hall_page(user: Any, section: Section) -> dict[str, Any]:
         "objections": list(hall_objections(section)),
         "objection_window": hall_objection_window(section),
         "bidder": not viewer.sees_everything and has_permission(user, Permission.OPENING_SIGN_IN),
+        "challenge": open_hall_challenge(user, section),
+        "record": OpeningRecord.objects.filter(section=section).first(),
+        "confirmations": list(
+            RecordConfirmation.objects.filter(record__section=section).select_related("organization")
+        ),
+        "witness_records": list(WitnessRecord.objects.filter(section=section).select_related("author")),
+        "may_witness": has_permission(user, Permission.OPENING_WITNESS),
     }
 
 

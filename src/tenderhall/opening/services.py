@@ -19,10 +19,13 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -38,6 +41,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 
+from tenderhall.accounts import services as accounts_services
 from tenderhall.accounts.models import Certificate, CertificateUsage
 from tenderhall.accounts.services import trust_anchors
 from tenderhall.bidding.models import Bid, BidStatus
@@ -61,6 +65,7 @@ from tenderhall.opening.models import (
     Classification,
     Decryption,
     DecryptionStatus,
+    HallChallenge,
     HallEvent,
     HallSignIn,
     OpeningSession,
@@ -263,7 +268,9 @@ def opening_tick() -> list[OpeningSession]:
     due = Section.objects.filter(
         status=SectionStatus.ANNOUNCED, bid_deadline__lte=clock.now(), opening__isnull=True
     ).order_by("pk")
-    return [opening_start(section=s) for s in due]
+    started = [opening_start(section=s) for s in due]
+    decryptions_stale_reset()
+    return started
 
 
 def _late(section: Section) -> Conflict:
@@ -274,47 +281,129 @@ def _late(section: Section) -> Conflict:
     )
 
 
-def hall_sign_in(*, acting_user: Any, section: Section) -> HallSignIn:
-    """A bidder signs in to the hall (before or after the deadline, until the decryption window
-    closes). Before the deadline nobody may learn who takes part (法 Art 22): logged sealed."""
+HALL_CHALLENGE_SECONDS = 300
+
+
+def _sign_in_closed(section: Section, session: OpeningSession | None, now: dt.datetime) -> bool:
+    return session is not None and (
+        session.window_closed_at is not None
+        or session.status in (OpeningStatus.DECRYPTED, OpeningStatus.READ_OUT, OpeningStatus.FAILED)
+        or (session.window_end is not None and now >= session.window_end)
+    )
+
+
+def _check_may_sign_in(acting_user: Any, section: Section, now: dt.datetime) -> None:
+    require(acting_user, Permission.OPENING_SIGN_IN)
+    if not notices_selectors.has_obtained(acting_user.organization_id, section):
+        raise NotFound("标段", "section")
+    if _sign_in_closed(section, OpeningSession.objects.filter(section=section).first(), now):
+        raise _late(section)
+
+
+@transaction.atomic
+def hall_challenge_issue(*, acting_user: Any, section: Section) -> HallChallenge:
+    """A one-time text for the bidder to sign with its signing certificate (hall sign-in). It
+    changes nothing until used, so it is not logged; expired ones are swept here."""
+    now = clock.now()
+    _check_may_sign_in(acting_user, section, now)
+    HallChallenge.objects.filter(expires_at__lt=now - dt.timedelta(hours=1)).delete()
+    return HallChallenge.objects.create(
+        section=section,
+        user=acting_user,
+        nonce=secrets.token_hex(16),
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=HALL_CHALLENGE_SECONDS),
+    )
+
+
+def hall_challenge_text(challenge: HallChallenge) -> str:
+    return certs.hall_challenge_text(challenge.nonce, challenge.section_id, challenge.user.username)
+
+
+def hall_sign_in(
+    *, acting_user: Any, section: Section, nonce: str, signature: bytes, certificate_pem: str = ""
+) -> HallSignIn:
+    """A bidder signs in to the hall by signing a one-time challenge with a signing certificate
+    registered to it (before or after the deadline, until the decryption window closes). Before
+    the deadline nobody may learn who takes part (法 Art 22): logged sealed."""
     try:
-        return _hall_sign_in(acting_user=acting_user, section=section)
+        return _hall_sign_in(
+            acting_user=acting_user,
+            section=section,
+            nonce=nonce,
+            signature=signature,
+            certificate_pem=certificate_pem,
+        )
     except DomainError as exc:
-        if notices_selectors.deadline_passed(section) and getattr(acting_user, "is_authenticated", False):
-            # After the deadline a refused sign-in (late, not a bidder here) names its actor.
+        if getattr(acting_user, "is_authenticated", False):
+            # Every refusal is in the log; before the deadline sealed, since it names a bidder.
             log_refusal(
                 action=OpeningAction.SIGN_IN_REFUSED,
                 actor=acting_user,
                 data={"section": section.pk, "code": exc.code},
+                sealed=not notices_selectors.deadline_passed(section),
             )
         raise
 
 
-@transaction.atomic
-def _hall_sign_in(*, acting_user: Any, section: Section) -> HallSignIn:
-    require(acting_user, Permission.OPENING_SIGN_IN)
-    section = _locked_section(section)
-    org_id = acting_user.organization_id
-    if not notices_selectors.has_obtained(org_id, section):
-        raise NotFound("标段", "section")
+def _spend_challenge(acting_user: Any, section: Section, nonce: str, now: dt.datetime) -> None:
+    """The challenge is spent by the first attempt, whatever its outcome (no replays)."""
+    with transaction.atomic():
+        challenge = (
+            HallChallenge.objects.select_for_update()
+            .filter(nonce=str(nonce)[:64], section=section, user=acting_user)
+            .first()
+        )
+        usable = challenge is not None and challenge.used_at is None and challenge.expires_at >= now
+        if challenge is not None and challenge.used_at is None:
+            challenge.used_at = now
+            challenge.save(update_fields=["used_at"])
+    if not usable:
+        raise ValidationFailed(
+            "hall_challenge_invalid",
+            "签到挑战无效、已使用或已过期，请重新获取",
+            "the sign-in challenge is unknown, used or expired; ask for a new one",
+            fields={"nonce": ""},
+        )
+
+
+def _hall_sign_in(
+    *, acting_user: Any, section: Section, nonce: str, signature: bytes, certificate_pem: str
+) -> HallSignIn:
     now = clock.now()
-    session = OpeningSession.objects.filter(section=section).first()
-    if session is not None and (
-        session.window_closed_at is not None
-        or session.status in (OpeningStatus.DECRYPTED, OpeningStatus.READ_OUT, OpeningStatus.FAILED)
-        or (session.window_end is not None and now >= session.window_end)
-    ):
+    _check_may_sign_in(acting_user, section, now)
+    existing = HallSignIn.objects.filter(section=section, user=acting_user).first()
+    if existing is not None:
+        return existing
+    _spend_challenge(acting_user, section, nonce, now)
+    message = certs.hall_challenge_text(nonce, section.pk, acting_user.username).encode()
+    certificate = accounts_services.certificate_signature_check(
+        user=acting_user, message=message, signature=signature, certificate_pem=certificate_pem
+    )
+    return _record_sign_in(acting_user, section, certificate.fingerprint_sha256, now)
+
+
+@transaction.atomic
+def _record_sign_in(acting_user: Any, section: Section, fingerprint: str, now: dt.datetime) -> HallSignIn:
+    section = _locked_section(section)
+    if _sign_in_closed(section, OpeningSession.objects.filter(section=section).first(), now):
         raise _late(section)
     existing = HallSignIn.objects.filter(section=section, user=acting_user).first()
     if existing is not None:
         return existing
-    sign_in = HallSignIn.objects.create(section=section, organization_id=org_id, user=acting_user, at=now)
+    sign_in = HallSignIn.objects.create(
+        section=section,
+        organization_id=acting_user.organization_id,
+        user=acting_user,
+        at=now,
+        certificate_fingerprint=fingerprint,
+    )
     sealed = section.bid_deadline is None or now < section.bid_deadline
     log_append(
         action=OpeningAction.SIGNED_IN,
         actor=acting_user,
         obj=sign_in,
-        data={"section": section.pk},
+        data={"section": section.pk, "certificate_sha256": fingerprint},
         sealed=sealed,
     )
     if not sealed:
@@ -774,8 +863,8 @@ def _commit_outcome(
             if backup:
                 if row.is_open() or session.status != OpeningStatus.DECRYPTING:
                     return None
-            else:
-                _check_unlock(session, row, now)
+            elif row.status != DecryptionStatus.QUEUED or not session.can_unlock(now):
+                return None  # settled meanwhile (the window closed and classified it)
             done = _record_outcome(
                 acting_user=acting_user,
                 session=session,
@@ -824,13 +913,17 @@ def _check_unlock(session: OpeningSession, decryption: Decryption, now: dt.datet
         )
 
 
-def bid_unlock(*, acting_user: Any, section: Section, file_key: bytes) -> Decryption:
-    """The bidder sends only its bid's 16-byte file key (DESIGN §4); the server decrypts and checks.
-
-    A wrong key fails the attempt (撤销 reason recorded) but the bidder may retry within the
-    window; a key for an already decrypted bid is refused. Refusals are logged."""
+def bid_unlock(
+    *, acting_user: Any, section: Section, file_key: bytes, decrypt_now: bool = False
+) -> Decryption:
+    """The bidder sends only its bid's 16-byte file key (DESIGN §4). The key is accepted (logged by
+    its hash, the bid marked "decrypting") and the server decrypts and checks in the background; the
+    outcome reaches the hall live. A wrong key fails the attempt (撤销 reason recorded) but the
+    bidder may retry within the window; a key for a bid already open or decrypting is refused.
+    Refusals are logged. The key is never stored: it lives in the decrypting thread's memory.
+    ``decrypt_now`` decrypts in the calling thread (scripts such as the demo)."""
     try:
-        return _bid_unlock(acting_user=acting_user, section=section, file_key=file_key)
+        decryption = _bid_unlock_accept(acting_user=acting_user, section=section, file_key=file_key)
     except DomainError as exc:
         # Recorded after the refused transaction rolled back, so the record survives.
         log_refusal(
@@ -839,9 +932,19 @@ def bid_unlock(*, acting_user: Any, section: Section, file_key: bytes) -> Decryp
             data={"section": section.pk, "code": exc.code},
         )
         raise
+    job = _DecryptionJob(
+        decryption_pk=decryption.pk, section_pk=section.pk, user_pk=acting_user.pk, file_key=bytes(file_key)
+    )
+    if decrypt_now or getattr(settings, "TENDERHALL_DECRYPT_INLINE", False):
+        job.run()  # tests: the same thread and transaction
+        decryption.refresh_from_db()
+    else:
+        transaction.on_commit(lambda: _track(_decryption_pool().submit(job.run_guarded)))
+    return decryption
 
 
-def _bid_unlock(*, acting_user: Any, section: Section, file_key: bytes) -> Decryption:
+@transaction.atomic
+def _bid_unlock_accept(*, acting_user: Any, section: Section, file_key: bytes) -> Decryption:
     require(acting_user, Permission.OPENING_UNLOCK)
     if not isinstance(file_key, bytes | bytearray) or len(file_key) != FILE_KEY_BYTES:
         raise ValidationFailed(
@@ -852,23 +955,163 @@ def _bid_unlock(*, acting_user: Any, section: Section, file_key: bytes) -> Decry
         )
     key_sha = hashlib.sha256(bytes(file_key)).hexdigest()
     now = clock.now()
+    section = _locked_section(section)
     session, decryption = _own_decryption(acting_user, section)
-    _check_unlock(session, decryption, now)
-    recipient = _opening_recipient(section)
-    with _temp_file() as tmp:
-        out = open_bid(decryption.bid, tmp, recipient=recipient, file_key=bytes(file_key))
-        file_key = b""
-        done = _commit_outcome(
-            acting_user=acting_user,
-            section=section,
-            decryption_pk=decryption.pk,
-            out=out,
-            backup=False,
-            key_sha=key_sha,
-            now=now,
+    decryption = (
+        Decryption.objects.select_for_update().select_related("bid__organization").get(pk=decryption.pk)
+    )
+    if decryption.status == DecryptionStatus.QUEUED:
+        raise Conflict(
+            "bid_decrypting",
+            "该投标文件正在解密，请等待结果",
+            "this bid is being decrypted; wait for the outcome",
         )
-    assert done is not None
-    return done
+    _check_unlock(session, decryption, now)
+    decryption.status = DecryptionStatus.QUEUED
+    decryption.queued_at = now
+    decryption.file_key_sha256 = key_sha
+    decryption.save(update_fields=["status", "queued_at", "file_key_sha256"])
+    org = decryption.bid.organization
+    log_append(
+        action=OpeningAction.UNLOCK_RECEIVED,
+        actor=acting_user,
+        obj=decryption,
+        org_uscc=org.uscc,
+        data={
+            "section": section.pk,
+            "bid": decryption.bid_id,
+            "bidder": org.uscc,
+            "file_key_sha256": key_sha,
+        },
+    )
+    hall_event(section, "bid_status", {"bid": decryption_public(decryption)})
+    return decryption
+
+
+DECRYPTION_STALE = dt.timedelta(minutes=10)
+PLATFORM_INTERRUPTIONS = (
+    "decryption_interrupted",
+    "decryption_error",
+)  # a key accepted this long ago with no outcome was lost
+_pool_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+_running: set[Future[None]] = set()
+
+
+def _track(future: Future[None]) -> None:
+    with _pool_lock:
+        _running.add(future)
+    future.add_done_callback(lambda f: _forget(f))
+
+
+def _forget(future: Future[None]) -> None:
+    with _pool_lock:
+        _running.discard(future)
+
+
+def decryptions_drain(timeout: float | None = None) -> int:
+    """Wait for this process's running decryptions (a graceful stop; tests); returns how many are
+    still running after ``timeout``."""
+    with _pool_lock:
+        running = set(_running)
+    _done, not_done = futures_wait(running, timeout=timeout)
+    return len(not_done)
+
+
+def _decryption_pool() -> ThreadPoolExecutor:
+    """Decryption threads of this process (TENDERHALL_DECRYPT_THREADS, default 2). The crypto and
+    file work release the GIL, so the server keeps answering while bids are decrypted."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            threads = int(getattr(settings, "TENDERHALL_DECRYPT_THREADS", 2))
+            _pool = ThreadPoolExecutor(max_workers=max(threads, 1), thread_name_prefix="decrypt")
+        return _pool
+
+
+@dataclass
+class _DecryptionJob:
+    decryption_pk: int
+    section_pk: int
+    user_pk: int
+    file_key: bytes
+
+    def run(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        section = Section.objects.select_related("project").get(pk=self.section_pk)
+        row = Decryption.objects.select_related("bid__organization", "bid__section").get(
+            pk=self.decryption_pk
+        )
+        if row.status != DecryptionStatus.QUEUED or row.queued_at is None:
+            return  # already settled (e.g. the window closed and classified it)
+        user = get_user_model().objects.get(pk=self.user_pk)
+        with _temp_file() as tmp:
+            out = open_bid(row.bid, tmp, recipient=_opening_recipient(section), file_key=self.file_key)
+            self.file_key = b""
+            _commit_outcome(
+                acting_user=user,
+                section=section,
+                decryption_pk=row.pk,
+                out=out,
+                backup=False,
+                key_sha=row.file_key_sha256,
+                now=row.queued_at,
+            )
+
+    def run_guarded(self) -> None:
+        """In a decryption thread: an unexpected error is the platform's fault (撤回), recorded."""
+        from django.db import connections
+
+        try:
+            self.run()
+        except Exception:
+            logger.exception("decryption of %s failed", self.decryption_pk)
+            try:
+                _decryption_interrupted(self.decryption_pk, "decryption_error")
+            except Exception:
+                logger.exception("could not record the failed decryption of %s", self.decryption_pk)
+        finally:
+            self.file_key = b""
+            connections.close_all()  # this thread's connections only
+
+
+@transaction.atomic
+def _decryption_interrupted(decryption_pk: int, code: str) -> Decryption | None:
+    """A key was accepted but no outcome came (an error, a restarted process): the bid goes back to
+    pending so its bidder can send the key again within the window. Logged, pushed to the hall."""
+    row = Decryption.objects.select_related("bid__organization", "session__section").get(pk=decryption_pk)
+    _locked_section(row.session.section)
+    row = Decryption.objects.select_for_update().select_related("bid__organization").get(pk=decryption_pk)
+    if row.status != DecryptionStatus.QUEUED:
+        return None
+    row.status = DecryptionStatus.PENDING
+    row.reason_code = code
+    row.reason_zh = "解密未完成（平台原因），请在解密时间内重新提交解密密钥"
+    row.reason_en = "decryption did not complete (the platform's fault); send the key again within the window"
+    row.save(update_fields=["status", "reason_code", "reason_zh", "reason_en"])
+    section = row.session.section
+    log_append(
+        action=OpeningAction.DECRYPTION_INTERRUPTED,
+        obj=row,
+        org_uscc=row.bid.organization.uscc,
+        data={"section": section.pk, "bid": row.bid_id, "reason": code},
+    )
+    hall_event(section, "bid_status", {"bid": decryption_public(row)})
+    return row
+
+
+def decryptions_stale_reset() -> list[Decryption]:
+    """Keys accepted more than DECRYPTION_STALE ago with no outcome (the process that held them was
+    stopped): back to pending so the bidders resend them. Run by the opening tick."""
+    stale = Decryption.objects.filter(
+        status=DecryptionStatus.QUEUED, queued_at__lt=clock.now() - DECRYPTION_STALE
+    ).values_list("pk", flat=True)
+    return [
+        d for pk in list(stale) if (d := _decryption_interrupted(pk, "decryption_interrupted")) is not None
+    ]
 
 
 # ---- backup decryption -----------------------------------------------------------------------------
@@ -1116,11 +1359,29 @@ def decryption_window_close(*, acting_user: Any, section: Section) -> OpeningSes
     if not session.can_close_window():
         raise _wrong_state(session, "结束解密", "close the decryption window")
     now = clock.now()
+    decrypting = [d for d in _decryptions(session) if d.status == DecryptionStatus.QUEUED]
+    if any(d.queued_at is not None and d.queued_at >= now - DECRYPTION_STALE for d in decrypting):
+        raise Conflict(
+            "decryption_in_progress",
+            f"还有 {len(decrypting)} 份投标文件正在解密，请稍候再结束解密",
+            f"{len(decrypting)} bids are still being decrypted; close the window when they are done",
+            extra={"decrypting": len(decrypting)},
+        )
     classified = []
     for d in _decryptions(session):
         if d.is_open():
             continue
-        if d.status == DecryptionStatus.PENDING:
+        if d.status == DecryptionStatus.QUEUED:
+            # The key arrived in time but its decryption was lost: the platform's fault (撤回).
+            d.status = DecryptionStatus.FAILED
+            d.classification = Classification.WITHDRAWN
+            d.reason_code = "decryption_interrupted"
+            d.reason_zh = "解密未完成（平台原因）"
+            d.reason_en = "the decryption did not complete (the platform's fault)"
+        elif d.status == DecryptionStatus.PENDING and d.reason_code in PLATFORM_INTERRUPTIONS:
+            d.status = DecryptionStatus.FAILED  # lost by the platform, not resent: 撤回 (Art 31)
+            d.classification = Classification.WITHDRAWN
+        elif d.status == DecryptionStatus.PENDING:
             d.status = DecryptionStatus.FAILED
             d.classification = Classification.REVOKED
             d.reason_code = "not_unlocked"

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from tenderhall.core.errors import DomainError
-from tenderhall.opening import forms, selectors, services
+from tenderhall.opening import forms, records, selectors, services
 from tenderhall.opening.models import DecryptionStatus, OpeningStatus
 from tenderhall.projects.models import Section
 
@@ -30,7 +30,13 @@ def _call(form_class: type[django_forms.Form] | None, handler: Handler) -> tuple
 
 
 ACTIONS: dict[str, tuple[type[django_forms.Form] | None, Handler]] = {
-    "sign-in": _call(None, lambda u, s, d: services.hall_sign_in(acting_user=u, section=s)),
+    "challenge": _call(None, lambda u, s, d: services.hall_challenge_issue(acting_user=u, section=s)),
+    "sign-in": _call(
+        forms.SignInForm,
+        lambda u, s, d: services.hall_sign_in(
+            acting_user=u, section=s, nonce=d["nonce"], signature=d["signature"]
+        ),
+    ),
     "open-window": _call(
         forms.MinutesForm,
         lambda u, s, d: services.decryption_window_open(acting_user=u, section=s, minutes=d["minutes"]),
@@ -62,6 +68,13 @@ ACTIONS: dict[str, tuple[type[django_forms.Form] | None, Handler]] = {
     ),
     "unlock": _call(
         forms.UnlockForm, lambda u, s, d: services.bid_unlock(acting_user=u, section=s, file_key=d["token"])
+    ),
+    "record-generate": _call(None, lambda u, s, d: records.opening_record_generate(acting_user=u, section=s)),
+    "witness": _call(
+        forms.WitnessForm,
+        lambda u, s, d: records.witness_record_add(
+            acting_user=u, section=s, text=d["text"], abnormal=d["abnormal"]
+        ),
     ),
     "objections-open": _call(
         forms.MinutesForm,
@@ -103,7 +116,16 @@ def hall_view(request: HttpRequest, pk: int) -> HttpResponse:
             "postpone_form": forms.PostponeForm(),
             "unlock_form": forms.UnlockForm(),
             "objection_form": forms.ObjectionForm(),
+            "witness_form": forms.WitnessForm(),
+            "record_sign_command": f"tenderhall-bid record sign --section {section.pk}",
             "unlock_command": f"tenderhall-bid unlock --section {section.pk} -i identity.txt",
+            "sign_in_command": f"tenderhall-bid sign-in --section {section.pk} --key signing.key",
+            "challenge_text": services.hall_challenge_text(context["challenge"])
+            if context["challenge"]
+            else "",
+            "sign_in_form": forms.SignInForm(
+                initial={"nonce": context["challenge"].nonce if context["challenge"] else ""}
+            ),
             "labels": {
                 **{str(k): str(v) for k, v in OpeningStatus.choices},
                 **{str(k): str(v) for k, v in DecryptionStatus.choices},

@@ -38,6 +38,9 @@ SigningAlgorithm = Literal["ed25519", "p256"]
 Usage = Literal["signing", "encryption"]
 
 CHALLENGE_PREFIX = "tenderhall-login:v1"
+# Signing in to one opening hall: "<prefix>:<nonce>:<section id>:<username>" (a different prefix, so
+# a login signature is never a hall sign-in and the reverse).
+HALL_CHALLENGE_PREFIX = "tenderhall-hall:v1"
 # Nonces are server-made (secrets.token_urlsafe). Keeping them to this alphabet means the text
 # "<prefix>:<nonce>:<username>" splits one way only, so a signature can never be re-read as a
 # challenge for another nonce/username pair.
@@ -748,6 +751,34 @@ def sign_data(signing_key: SigningPrivateKey, data: bytes) -> bytes:
     if isinstance(signing_key, ec.EllipticCurvePrivateKey) and isinstance(signing_key.curve, ec.SECP256R1):
         return signing_key.sign(data, ec.ECDSA(hashes.SHA256()))
     raise _unsupported_key(type(signing_key).__name__)
+
+
+def hall_challenge_text(nonce: str, section_id: int, username: str) -> str:
+    """The exact text a bidder signs to sign in to the opening hall of one section."""
+    challenge_text(nonce, username)  # the same nonce and username rules
+    if not isinstance(section_id, int) or section_id <= 0:
+        raise CertificateError(
+            "challenge_invalid", "签到挑战的标段编号不正确", "The hall challenge's section is malformed"
+        )
+    return f"{HALL_CHALLENGE_PREFIX}:{nonce}:{section_id}:{username}"
+
+
+def parse_hall_challenge(text: str) -> tuple[str, int, str]:
+    """``(nonce, section id, username)`` of a hall sign-in challenge; anything else is refused."""
+    prefix = HALL_CHALLENGE_PREFIX + ":"
+    parts = text.removeprefix(prefix).split(":", 2)
+    if not text.startswith(prefix) or len(parts) != 3 or not parts[1].isdigit():
+        raise CertificateError(
+            "challenge_invalid",
+            f"不是开标大厅签到挑战文本（应以 {prefix} 开头）",
+            f"This is not a hall sign-in challenge (it must start with {prefix})",
+        )
+    nonce, section, username = parts[0], int(parts[1]), parts[2]
+    if hall_challenge_text(nonce, section, username) != text:
+        raise CertificateError(
+            "challenge_invalid", "签到挑战文本格式不正确", "The hall challenge is malformed"
+        )
+    return nonce, section, username
 
 
 def sign_challenge(signing_key: SigningPrivateKey, text: str) -> bytes:

@@ -586,7 +586,9 @@ def build_opening_demo(
         opening_services.decryption_window_open(acting_user=agent, section=section, minutes=30)
         for name, file_key in file_keys.items():
             clock.set_now(clock.now() + dt.timedelta(seconds=40))
-            opening_services.bid_unlock(acting_user=users[name], section=section, file_key=file_key)
+            opening_services.bid_unlock(
+                acting_user=users[name], section=section, file_key=file_key, decrypt_now=True
+            )
         opening_services.decryption_window_close(acting_user=agent, section=section)
         session = opening_services.opening_read_out(acting_user=agent, section=section)
         record = opening_records.opening_record_generate(acting_user=agent, section=section)
