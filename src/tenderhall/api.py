@@ -18,6 +18,7 @@ from tenderhall.core.api import calendar_router, notifications_router
 from tenderhall.core.api import router as log_router
 from tenderhall.core.errors import PROBLEM_CONTENT_TYPE, DomainError, NotAuthenticated
 from tenderhall.disputes.api import router as disputes_router
+from tenderhall.experts.api import router as experts_router
 from tenderhall.notices.api import router as notices_router
 from tenderhall.opening.api import router as opening_router
 from tenderhall.projects.api import router as projects_router
@@ -40,6 +41,7 @@ api.add_router("/", disputes_router)
 api.add_router("/", venues_router)
 api.add_router("/", bidding_router)
 api.add_router("/", opening_router)
+api.add_router("/", experts_router)
 
 
 def _json(request: HttpRequest, body: dict[str, Any], status: int) -> HttpResponse:

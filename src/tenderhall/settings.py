@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tenderhall.venues",
     "tenderhall.bidding",
     "tenderhall.opening",
+    "tenderhall.experts",
     "tenderhall.web",
 ]
 
@@ -108,7 +109,16 @@ _db_url = os.environ.get("DATABASE_URL")
 if os.environ.get("TENDERHALL_TESTING") and os.environ.get("TENDERHALL_TEST_DATABASE_URL"):
     _db_url = os.environ["TENDERHALL_TEST_DATABASE_URL"]
 if _db_url:
-    DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(_db_url)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A bounded pool per process: request threads, consumers and decryption threads share it
+        # instead of each keeping its own connection (many workers would exhaust the server's).
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": int(os.environ.get("TENDERHALL_DB_POOL_SIZE", "16")),
+            "timeout": 30,
+        }
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -172,11 +182,30 @@ TENDERHALL_BID_MAX_BYTES = int(os.environ.get("TENDERHALL_BID_MAX_BYTES", str(4 
 TENDERHALL_UPLOAD_CHUNK_BYTES = 8 * 1024 * 1024
 
 REDIS_URL = os.environ.get("REDIS_URL")
+# A hall watcher may fall behind during a burst (a thousand sign-ins); its queue must hold the
+# burst rather than drop it (the defaults keep 100 messages for 60 s, then drop the watcher).
+_LAYER_CONFIG = {"capacity": 5000, "expiry": 600}
 CHANNEL_LAYERS = (
-    {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], **_LAYER_CONFIG},
+        }
+    }
     if REDIS_URL
-    else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    else {"default": {"BACKEND": "tenderhall.core.live.InProcessChannelLayer", "CONFIG": _LAYER_CONFIG}}
 )
+# Proxies whose X-Real-IP header names the caller (nginx in the cluster profile).
+TENDERHALL_TRUSTED_PROXIES = tuple(
+    p.strip() for p in os.environ.get("TENDERHALL_TRUSTED_PROXIES", "").split(",") if p.strip()
+)
+# Run by `tenderhall worker` every --tick-seconds (each idempotent; by dotted path, so the kernel
+# does not import the apps).
+TENDERHALL_PERIODIC_TICKS = [
+    "tenderhall.opening.services.opening_tick",
+    "tenderhall.experts.services.extraction.extraction_tick",
+    "tenderhall.bidding.services.upload_cleanup_expired",
+]
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if os.environ.get("TENDERHALL_TASKS_IMMEDIATE"):
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

@@ -13,6 +13,7 @@ urlpatterns = [
     path("venues/", include("tenderhall.venues.urls")),
     path("bids/", include("tenderhall.bidding.urls")),
     path("opening/", include("tenderhall.opening.urls")),
+    path("experts/", include("tenderhall.experts.urls")),
     path("", include("tenderhall.core.urls")),
     path("", include("tenderhall.web.urls")),
     path("django-admin/", admin.site.urls),

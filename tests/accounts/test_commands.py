@@ -25,7 +25,7 @@ from tenderhall.accounts.models import (
 from tenderhall.core import ids
 from tenderhall.core.crypto import certs
 from tenderhall.core.models import LogEvent
-from tenderhall.web.management.commands.demo import DEMO_CAS, DEMO_PASSWORD
+from tenderhall.web.management.commands.demo import DEMO_CAS, DEMO_PASSWORD, USERS
 
 STRONG = "Lantern-quiet-47"
 CENTRE_USCC = ids.make_uscc("91440300MA000001")
@@ -202,8 +202,15 @@ def test_demo_builds_everything_once(data_dir):
     output = run("demo")
     assert DEMO_PASSWORD in output
     users = {u.username: u for u in User.objects.select_related("organization")}
-    assert len(users) == 12 and Organization.objects.count() == 11
+    named = {u[0] for u in USERS}
+    assert len(named) == 12 and named <= set(users)
     assert {"staff", "operator", "auditor", "supervisor", "tenderer", "agent", "expert1"} <= set(users)
+    # past the opening the demo adds a remote evaluation: the experts it imported (with accounts)
+    # and the secondary centre's staff
+    extra = [users[name] for name in set(users) - named]
+    assert extra and {u.role for u in extra} == {Role.EXPERT, Role.STAFF}
+    centres = Organization.objects.filter(kind="trading_centre").count()
+    assert centres == 2 and Organization.objects.count() == 11 + centres - 1
     bidders = [u for u in users.values() if u.role == Role.BIDDER]
     assert len(bidders) == 5 and len({b.organization_id for b in bidders}) == 5
     assert users["staff"].check_password(DEMO_PASSWORD)
@@ -230,9 +237,10 @@ def test_demo_builds_everything_once(data_dir):
     assert cert_login(bidder1, key) == bidder1
     audit_ok()
 
-    events = LogEvent.objects.count()
+    before = (User.objects.count(), Certificate.objects.count(), LogEvent.objects.count())
+    assert before[1] == 18
     assert "nothing to do" in run("demo", "--if-empty")
-    assert (User.objects.count(), Certificate.objects.count(), LogEvent.objects.count()) == (12, 18, events)
+    assert (User.objects.count(), Certificate.objects.count(), LogEvent.objects.count()) == before
     with pytest.raises(CommandError, match="already has users"):
         run("demo")
     audit_ok()
@@ -241,5 +249,6 @@ def test_demo_builds_everything_once(data_dir):
 def test_demo_json_summary(data_dir):
     summary = json.loads(run("demo", "--json"))
     assert summary["keys_dir"] == str(data_dir / "demo" / "keys")
-    assert {u["username"] for u in summary["users"]} == set(User.objects.values_list("username", flat=True))
+    assert {u["username"] for u in summary["users"]} == {u[0] for u in USERS}
+    assert summary["evaluation"]["extraction_request"] and len(summary["evaluation"]["committee"]) >= 5
     assert all(ids.is_valid_uscc(o["uscc"]) for o in summary["organizations"])

@@ -108,6 +108,7 @@ FOREIGN_PREFIXES = (
     "venues/",
     "bids/",
     "opening/",
+    "experts/",
 )
 # The API paths of the accounts and core routers, which this file classifies.
 OWN_API_PREFIXES = tuple(
@@ -368,6 +369,7 @@ def test_every_page_is_classified():
         "venues/",
         "bids/",
         "opening/",
+        "experts/",
     }, "classify the new urlconf"
     assert sorted(_page_routes(get_resolver().url_patterns)) == sorted(PAGE_ROUTES)
 

@@ -12,6 +12,8 @@ from django.core.management import call_command
 
 from tenderhall.core import clock
 from tenderhall.core.models import LogEvent
+from tenderhall.experts.models import ExtractionRequest
+from tenderhall.experts.services.extraction import extraction_replay
 from tenderhall.opening.models import DecryptionStatus, OpeningRecord, OpeningStatus
 from tenderhall.opening.services import coefficient_from_seed
 from tenderhall.projects.models import Section, SectionStatus
@@ -49,6 +51,16 @@ def test_demo_opening_prints_the_table_as_json(settings, tmp_path: Path, db: Non
     assert str(k) == opening["coefficient"]
     assert OpeningRecord.objects.get(section=section).record_sha256 == opening["record_sha256"]
     assert LogEvent.objects.filter(action="opening.table.read_out").count() == 1
+    # past the opening: a remote evaluation with its committee (issue 6)
+    evaluation = summary["evaluation"]
+    request = ExtractionRequest.objects.get(pk=evaluation["extraction_request"])
+    assert request.section_id == section.pk and request.is_remote
+    committee = evaluation["committee"]
+    assert len(committee) >= 5 and len(committee) % 2 == 1  # 法 Art 37
+    assert [m["member"] for m in committee if m["leader"]] == [request.leader_id]
+    assert evaluation["declined_and_replaced"] == 1
+    assert {v["role"] for v in evaluation["venues"]} == {"main", "secondary"}
+    assert extraction_replay(request=request).ok
     assert run("audit", "verify").startswith("log OK")
 
 
@@ -60,3 +72,4 @@ def test_demo_prints_the_table(settings, tmp_path: Path, db: None):
     output = run("demo")
     assert "demo opening" in output and "西岭建筑安装有限公司" in output and "6099000.00" in output
     assert "K = 0.9" in output
+    assert "demo remote evaluation: extraction request #" in output and "组长 leader" in output

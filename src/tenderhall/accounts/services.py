@@ -223,7 +223,7 @@ def user_register(
 
 @transaction.atomic
 def platform_bootstrap(
-    *, centre_name: str, centre_uscc: str, username: str, password: str, email: str = ""
+    *, centre_name: str, centre_uscc: str, username: str, password: str, email: str = "", region: str = ""
 ) -> User:
     """First install: the trading centre and its first staff member. Refused once anyone exists."""
     if User.objects.exists() or Organization.objects.exists():
@@ -231,7 +231,11 @@ def platform_bootstrap(
             "already_bootstrapped", "平台已初始化", "the platform already has organizations and users"
         )
     centre = _create_organization(
-        name=centre_name, uscc=centre_uscc, kind=OrganizationKind.TRADING_CENTRE, region="", contact_phone=""
+        name=centre_name,
+        uscc=centre_uscc,
+        kind=OrganizationKind.TRADING_CENTRE,
+        region=region,
+        contact_phone="",
     )
     user = _create_user(
         username=username,

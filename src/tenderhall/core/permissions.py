@@ -58,6 +58,19 @@ class Permission(StrEnum):
     OPENING_UNLOCK = "opening:bid:unlock"
     OPENING_CUSTODIAN = "opening:share:submit"  # only the section's own custodians (checked per section)
     OPENING_WITNESS = "opening:witness:record"  # 见证记录: the trading centre's staff (seed 000 §7.3.2)
+    # experts (专家库, 专家抽取, 评标委员会): identities secret until evaluation starts (法 Art 37)
+    EXPERT_VIEW_ALL = "experts:expert:view_all"  # the expert database, ID numbers masked
+    EXPERT_VIEW_ID = "experts:expert:view_id"  # full ID numbers: extraction staff only
+    EXPERT_MANAGE = "experts:expert:manage"  # import, edit, status, bad-behaviour records
+    EXPERT_PROFILE_OWN = "experts:profile:edit_own"  # an expert's own profile and leave periods
+    EXTRACTION_REQUEST = "experts:extraction:request"  # request and run a draw (staff)
+    EXTRACTION_WATCH = "experts:extraction:watch"  # see who was drawn before evaluation starts
+    EXTRACTION_SEED_VIEW = "experts:extraction:view_seed"  # the seed before the result is decided
+    EXTRACTION_STATUS_VIEW = "experts:extraction:view_status"  # counts and confirmations only
+    VENUE_INVITATION_ANSWER = "experts:invitation:answer"  # a secondary venue's staff (要约)
+    COMMITTEE_CHECK_IN = "experts:committee:check_in"  # venue staff check experts in
+    COMMITTEE_SIT = "experts:committee:sit"  # an expert: reply, declare conflicts, elect the leader
+    EXTRACTION_GATEWAY_REPLY = "experts:assignment:gateway_reply"  # the SMS/voice gateway's account
 
 
 # Role values match accounts.models.Role (core may not import accounts: DESIGN §2 layers).
@@ -84,6 +97,7 @@ _TENDER_PARTY = frozenset(
         Permission.OBJECTION_ANSWER,
         Permission.BOOKING_REQUEST,
         Permission.VENUE_VIEW,
+        Permission.EXTRACTION_STATUS_VIEW,
     }
 )
 
@@ -102,11 +116,29 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.BOOKING_DECIDE,
         Permission.OPENING_CUSTODIAN,
         Permission.OPENING_WITNESS,
+        Permission.EXPERT_VIEW_ALL,
+        Permission.EXPERT_VIEW_ID,
+        Permission.EXPERT_MANAGE,
+        Permission.EXTRACTION_REQUEST,
+        Permission.EXTRACTION_WATCH,
+        Permission.EXTRACTION_STATUS_VIEW,
+        Permission.VENUE_INVITATION_ANSWER,
+        Permission.COMMITTEE_CHECK_IN,
     },
     # Supervisors read everything and change nothing but their own records (DESIGN §3).
-    "supervisor": _EVERYONE | _READ_ALL | {Permission.BID_EVIDENCE_VIEW, Permission.OPENING_CUSTODIAN},
+    "supervisor": _EVERYONE
+    | _READ_ALL
+    | {
+        Permission.BID_EVIDENCE_VIEW,
+        Permission.OPENING_CUSTODIAN,
+        Permission.EXPERT_VIEW_ALL,
+        Permission.EXTRACTION_WATCH,
+        Permission.EXTRACTION_SEED_VIEW,
+        Permission.EXTRACTION_STATUS_VIEW,
+    },
     "auditor": _EVERYONE | _READ_ALL,
-    "operator": _EVERYONE | {Permission.AUDIT_VIEW},
+    "operator": _EVERYONE
+    | {Permission.AUDIT_VIEW, Permission.EXTRACTION_SEED_VIEW, Permission.EXTRACTION_GATEWAY_REPLY},
     "agent": _EVERYONE
     | _TENDER_PARTY
     | {Permission.CERTIFICATE_REGISTER_OWN, Permission.OPENING_HOST, Permission.OPENING_CUSTODIAN},
@@ -123,7 +155,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.OPENING_SIGN_IN,
         Permission.OPENING_UNLOCK,
     },
-    "expert": _EVERYONE,
+    "expert": _EVERYONE | {Permission.EXPERT_PROFILE_OWN, Permission.COMMITTEE_SIT},
 }
 
 

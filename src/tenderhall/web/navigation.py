@@ -32,6 +32,19 @@ def menu_for(user: Any) -> list[dict[str, str]]:
         Permission.OPENING_SIGN_IN,
         Permission.PROJECT_VIEW_ALL,
     )
+    add("experts:registry_list", _("Expert database"), Permission.EXPERT_VIEW_ALL)
+    add(
+        "experts:extractions",
+        _("Expert extractions"),
+        Permission.EXTRACTION_REQUEST,
+        Permission.EXTRACTION_WATCH,
+        Permission.EXTRACTION_STATUS_VIEW,
+    )
+    add("experts:remote_list", _("Remote evaluations"), Permission.EXTRACTION_WATCH, Permission.COMMITTEE_SIT)
+    add("experts:invitations", _("Venue invitations"), Permission.VENUE_INVITATION_ANSWER)
+    add("experts:centres", _("Trading centres"), Permission.VENUE_VIEW)
+    add("experts:assignments", _("My evaluation calls"), Permission.COMMITTEE_SIT)
+    add("experts:registry_me", _("My expert profile"), Permission.EXPERT_PROFILE_OWN)
     add("disputes:objections", _("Objections"))
     add("venues:calendar", _("Venues"), Permission.VENUE_VIEW)
     add("venues:bookings", _("Bookings"), Permission.BOOKING_REQUEST, Permission.BOOKING_DECIDE)

@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--centre-uscc", required=True, help="统一社会信用代码 of the trading centre")
         parser.add_argument("--username", required=True)
         parser.add_argument("--email", default="")
+        parser.add_argument("--region", default="", help="the centre's region (its experts' regional pool)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         password = os.environ.get("TENDERHALL_BOOTSTRAP_PASSWORD") or getpass.getpass("Password: ")
@@ -30,6 +31,7 @@ class Command(BaseCommand):
                 username=options["username"],
                 password=password,
                 email=options["email"],
+                region=options["region"],
             )
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc

@@ -22,6 +22,8 @@ from tenderhall.core import calendar, clock, ids
 from tenderhall.core.calendar import stored_calendar
 from tenderhall.core.crypto import certs
 from tenderhall.core.crypto.ca_store import CaStore
+from tenderhall.experts.demo import demo_remote_evaluation
+from tenderhall.projects.models import Section
 
 DEMO_PASSWORD = "Tender-demo-2026"
 DEMO_CAS = ("demo-ca-1", "demo-ca-2")
@@ -98,13 +100,16 @@ class Command(BaseCommand):
             self.stdout.write(f"  {project['code']}  {project['status']:<10} {project['title']}")
         for line in opening_table_lines(summary["opening"]):
             self.stdout.write(line)
+        for line in evaluation_lines(summary["evaluation"]):
+            self.stdout.write(line)
 
 
 def build_demo(data_dir: Path) -> dict[str, Any]:
     orgs_spec = list(ORGANIZATIONS.items())
-    centre_name, _, _ = ORGANIZATIONS["centre"]
+    centre_name, _, centre_region = ORGANIZATIONS["centre"]
     staff = services.platform_bootstrap(
         centre_name=centre_name,
+        region=centre_region,
         centre_uscc=demo_uscc(1),
         username="staff",
         password=DEMO_PASSWORD,
@@ -163,8 +168,16 @@ def build_demo(data_dir: Path) -> dict[str, Any]:
         )
     tenders = build_tenders(users, orgs)
     opening = build_opening_demo(users, orgs, data_dir)
+    # Past the opening: a remote evaluation (远程异地评标) with experts drawn, confirmed, checked in.
+    evaluation = demo_remote_evaluation(
+        staff=staff,
+        section=Section.objects.get(pk=opening["section"]["id"]),
+        password=DEMO_PASSWORD,
+        opened_at=dt.datetime.fromisoformat(opening["bid_deadline"]),
+    )
     return {
         "opening": opening,
+        "evaluation": evaluation,
         "password": DEMO_PASSWORD,
         "keys_dir": str(keys_dir),
         "projects": tenders,
@@ -620,4 +633,21 @@ def opening_table_lines(opening: dict[str, Any]) -> list[str]:
     if opening["coefficient"] is not None:
         lines.append(f"  K = {opening['coefficient']} (seed {opening['coefficient_seed']})")
     lines.append(f"  opening record (开标记录) SHA-256 {opening['record_sha256']}")
+    return lines
+
+
+def evaluation_lines(evaluation: dict[str, Any]) -> list[str]:
+    lines = [
+        f"demo remote evaluation: extraction request #{evaluation['extraction_request']}"
+        f" ({evaluation['status']}, {evaluation['evaluation_starts_at']})"
+    ]
+    for venue in evaluation["venues"]:
+        lines.append(f"  {venue['role']:<9} {venue['centre']} {venue['room'] or ''} ({venue['invitation']})")
+    lines.append("  committee (评标委员会):")
+    for member in evaluation["committee"]:
+        leader = "  组长 leader" if member["leader"] else ""
+        lines.append(
+            f"    {member['name']:<6} {member['kind']:<10} {member['specialty']:<6} {member['venue']}"
+            f" seat {member['seat']}{leader}"
+        )
     return lines

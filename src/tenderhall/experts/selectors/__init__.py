@@ -1,0 +1,1 @@
+"""Every read of the experts app, by part (registry, extraction, committee)."""

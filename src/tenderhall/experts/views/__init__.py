@@ -1,0 +1,1 @@
+"""Pages of the experts app, by part."""
