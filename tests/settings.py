@@ -15,6 +15,8 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Live-server threads must not keep connections open past a request, or PostgreSQL cannot drop
 # the test database at the end.
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Nor may a pool hold them (the production pool is exercised by benchmarks/bench_opening.py).
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
 
 # Decrypt in the unlocking request (the thread pool path has its own tests).
 TENDERHALL_DECRYPT_INLINE = True

@@ -145,14 +145,20 @@ def test_wrong_password_is_a_problem_and_recorded_with_the_address(api, bidder):
     assert event["source_ip"] == "127.0.0.1" and event["data"]["reason"] == "login_bad_credentials"
 
 
-def test_proxy_address_is_recorded(api, bidder):
-    post(
-        api,
-        "/api/v1/auth/password",
-        {"username": bidder.username, "password": "Wrong-password-1"},
-        HTTP_X_REAL_IP="203.0.113.5",
-    )
-    assert LoginAttempt.objects.get(username=bidder.username).source_ip == "203.0.113.5"
+def test_proxy_address_is_recorded_only_from_a_trusted_proxy(api, bidder, settings):
+    def fail_from_behind(header: str) -> str:
+        post(
+            api,
+            "/api/v1/auth/password",
+            {"username": bidder.username, "password": "Wrong-password-1"},
+            HTTP_X_REAL_IP=header,
+        )
+        return LoginAttempt.objects.filter(username=bidder.username).latest("pk").source_ip
+
+    # a caller that is not our proxy cannot choose its address (it would dodge the limits)
+    assert fail_from_behind("203.0.113.5") == "127.0.0.1"
+    settings.TENDERHALL_TRUSTED_PROXIES = ("127.0.0.1",)
+    assert fail_from_behind("203.0.113.6") == "203.0.113.6"
 
 
 def test_throttled_is_429(api, bidder, settings):

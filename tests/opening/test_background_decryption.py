@@ -89,3 +89,22 @@ def test_a_lost_decryption_not_resent_is_the_platforms_fault(decrypting: Hall) -
     assert row.status == DecryptionStatus.FAILED and row.classification == Classification.WITHDRAWN
     untouched = Decryption.objects.get(bid=decrypting.bidders[1].bid)
     assert untouched.classification == Classification.REVOKED  # never unlocked: its own fault
+
+
+def test_the_workers_ticks_start_the_opening_at_the_deadline(make_hall: Any) -> None:
+    """What `tenderhall worker` runs every few seconds: at the deadline the section opens."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    from tenderhall.core import clock
+    from tenderhall.core.management.commands.worker import run_ticks
+    from tenderhall.opening.models import OpeningSession
+    from tests.notices.conftest import DEADLINE
+
+    hall = make_hall(start=False)
+    ticks = [import_string(path) for path in settings.TENDERHALL_PERIODIC_TICKS]
+    run_ticks(ticks)
+    assert not OpeningSession.objects.filter(section=hall.section).exists()
+    clock.set_now(DEADLINE)
+    run_ticks(ticks)
+    assert OpeningSession.objects.get(section=hall.section).status == "waiting"

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from tenderhall.core.context import RequestContext, bind_request_context
 
 
 def client_ip(request: HttpRequest) -> str:
-    # Behind nginx (cluster profile) the proxy sets X-Real-IP; REMOTE_ADDR is the proxy then.
-    return request.META.get("HTTP_X_REAL_IP") or request.META.get("REMOTE_ADDR") or ""
+    """The caller's address. X-Real-IP is believed only from a configured proxy
+    (TENDERHALL_TRUSTED_PROXIES): from anyone else it would let a caller pick its own address and
+    slip past the per-address limits and the audit record."""
+    remote = request.META.get("REMOTE_ADDR") or ""
+    if remote in getattr(settings, "TENDERHALL_TRUSTED_PROXIES", ()):
+        return request.META.get("HTTP_X_REAL_IP") or remote
+    return remote
 
 
 class RequestContextMiddleware:

@@ -33,8 +33,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -46,7 +44,7 @@ from tenderhall.accounts.models import Certificate, CertificateUsage
 from tenderhall.accounts.services import trust_anchors
 from tenderhall.bidding.models import Bid, BidStatus
 from tenderhall.client import package as bid_package
-from tenderhall.core import clock
+from tenderhall.core import clock, live
 from tenderhall.core.canonical import canonical_json, sha256_hex
 from tenderhall.core.crypto import age, certs
 from tenderhall.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -1647,11 +1645,8 @@ def publish_hall_event_on_commit(event: HallEvent) -> None:
     section_id = event.section_id
 
     def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
         try:
-            async_to_sync(layer.group_send)(hall_group(section_id), {"type": "hall.event", "event": message})
+            live.group_send(hall_group(section_id), {"type": "hall.event", "event": message})
         except Exception:  # the transport is best effort; the replay is the guarantee
             logger.warning("hall event %s/%s not published", section_id, message["seq"], exc_info=True)
 

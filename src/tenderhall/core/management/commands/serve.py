@@ -38,6 +38,9 @@ class Command(BaseCommand):
                 workers=options["workers"],
                 log_level="warning",
                 lifespan="off",
+                # Live pages send the same small JSON to many watchers: compressing every frame for
+                # every connection costs far more CPU than the bytes it saves.
+                ws_per_message_deflate=False,
             )
         finally:
             if worker is not None:
