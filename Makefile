@@ -68,7 +68,8 @@ pytest-postgres:
 ## Benchmarks: each prints a table and writes benchmarks/results/<name>.json.
 bench: install system-deps
 	@mkdir -p benchmarks/results
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@failed=""; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "targets missed or failed:$$failed"; exit 1; fi
 
 clean-data:
 	rm -rf var
