@@ -64,8 +64,10 @@ from tenderhall.experts.selectors.committee import committee_places
 from tenderhall.experts.services.extraction import (
     DemandSpec,
     committee_rules_check,
+    evaluation_times_check,
     extraction_run,
     normalize_rules,
+    project_alias,
 )
 from tenderhall.experts.services.extraction import reserve_call_next as _reserve_call_next
 from tenderhall.projects.models import Section, SectionStatus
@@ -128,17 +130,6 @@ def _reason(value: str, *, required: bool, field: str = "reason") -> str:
     return value
 
 
-def _aware(**moments: dt.datetime) -> None:
-    for name, value in moments.items():
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValidationFailed(
-                "time_naive",
-                "时间须注明时区（如 +08:00）",
-                "times must carry a time zone (e.g. +08:00)",
-                fields={name: ""},
-            )
-
-
 def _spans_midnight(starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
     start = starts_at.astimezone(clock.LOCAL_TZ)
     next_midnight = dt.datetime.combine(
@@ -148,21 +139,7 @@ def _spans_midnight(starts_at: dt.datetime, ends_at: dt.datetime) -> bool:
 
 
 def _check_window(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
-    _aware(evaluation_starts_at=starts_at, evaluation_ends_at=ends_at)
-    if starts_at >= ends_at:
-        raise ValidationFailed(
-            "evaluation_times_order",
-            "评标结束时间须晚于开始时间",
-            "the evaluation must end after it starts",
-            fields={"evaluation_ends_at": ""},
-        )
-    if starts_at <= clock.now():
-        raise ValidationFailed(
-            "evaluation_in_past",
-            "评标时间须在将来",
-            "the evaluation must lie in the future",
-            fields={"evaluation_starts_at": ""},
-        )
+    evaluation_times_check(starts_at, ends_at)
     if _spans_midnight(starts_at, ends_at):
         # Overnight evaluation needs an overnight room (seed 002 §6.3.2); remote seats are day rooms.
         raise ValidationFailed(
@@ -172,11 +149,6 @@ def _check_window(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
             article="seed 002 §6.3.2",
             fields={"evaluation_ends_at": ""},
         )
-
-
-def _alias() -> str:
-    # 四不知: the secondary centres see this code, never the project, until the evaluation starts.
-    return "YC-" + secrets.token_hex(4).upper()
 
 
 def venue_rank(seed: bytes, draw_round: int, centre_id: int) -> str:
@@ -291,7 +263,7 @@ def _draw_secondary(
         return None
     seed = secrets.token_bytes(32)
     chosen = min(pool, key=lambda centre_id: (venue_rank(seed, draw_round, centre_id), centre_id))
-    alias = request.venues.values_list("project_alias", flat=True).first() or _alias()
+    alias = request.venues.values_list("project_alias", flat=True).first() or project_alias()
     room = _free_rooms(
         centre_id=chosen,
         starts_at=request.evaluation_starts_at,
@@ -469,7 +441,7 @@ def remote_evaluation_create(
         requested_by=acting_user,
         requested_at=now,
     )
-    alias = _alias()
+    alias = project_alias()
     main = ExtractionVenue.objects.create(
         request=request,
         centre_id=project.centre_id,

@@ -296,24 +296,33 @@ class PoolTooSmall(Conflict):
         )
 
 
-def _alias() -> str:
-    # 四不知: the code a secondary venue sees instead of the project.
-    return "PJ-" + secrets.token_hex(4).upper()
+def project_alias() -> str:
+    # 四不知: the code a venue's staff see instead of the project until the evaluation starts.
+    return "YC-" + secrets.token_hex(4).upper()
 
 
-def _check_times(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
-    if starts_at.tzinfo is None or ends_at.tzinfo is None or ends_at <= starts_at:
+def evaluation_times_check(starts_at: dt.datetime, ends_at: dt.datetime) -> None:
+    """Times with a zone, the end after the start, the start in the future (local and remote)."""
+    for name, value in (("evaluation_starts_at", starts_at), ("evaluation_ends_at", ends_at)):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValidationFailed(
+                "time_naive",
+                "时间须注明时区（如 +08:00）",
+                "times must carry a time zone (e.g. +08:00)",
+                fields={name: ""},
+            )
+    if starts_at >= ends_at:
         raise ValidationFailed(
-            "evaluation_time_invalid",
-            "评标结束时间应晚于开始时间",
+            "evaluation_times_order",
+            "评标结束时间须晚于开始时间",
             "the evaluation must end after it starts",
             fields={"evaluation_ends_at": ""},
         )
     if starts_at <= clock.now():
         raise ValidationFailed(
-            "evaluation_time_past",
-            "评标开始时间应在将来",
-            "the evaluation must start in the future",
+            "evaluation_in_past",
+            "评标时间须在将来",
+            "the evaluation must lie in the future",
             fields={"evaluation_starts_at": ""},
         )
 
@@ -388,7 +397,7 @@ def extraction_request_create(
         if section.project.centre_id != acting_user.organization_id:
             raise NotFound("标段", "section")
         _check_section(section)
-        _check_times(evaluation_starts_at, evaluation_ends_at)
+        evaluation_times_check(evaluation_starts_at, evaluation_ends_at)
         if not 1 <= reply_minutes <= 1440:
             raise ValidationFailed(
                 "reply_minutes_invalid",
@@ -425,7 +434,7 @@ def extraction_request_create(
             request=request,
             centre=centre,
             role=VenueRole.MAIN,
-            project_alias=_alias(),
+            project_alias=project_alias(),
             invitation=InvitationStatus.NOT_NEEDED,
         )
         ExtractionDemand.objects.bulk_create(
