@@ -484,6 +484,19 @@ def opening_fail(*, acting_user: Any, section: Section, reason: str) -> OpeningS
 # ---- the decryption window ----------------------------------------------------------------------------
 
 
+def _window_minutes(minutes: int | None, default: int, what: str, what_zh: str) -> int:
+    """A window's length in whole minutes, 1 to MAX_WINDOW_MINUTES (the default when not given)."""
+    minutes = default if minutes is None else minutes
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_WINDOW_MINUTES:
+        raise ValidationFailed(
+            f"{what}_minutes_invalid",
+            f"{what_zh}时长须为 1 至 {MAX_WINDOW_MINUTES} 分钟",
+            f"the {what} window lasts 1 to {MAX_WINDOW_MINUTES} minutes",
+            fields={"minutes": ""},
+        )
+    return minutes
+
+
 @transaction.atomic
 def decryption_window_open(
     *, acting_user: Any, section: Section, minutes: int | None = None
@@ -491,14 +504,7 @@ def decryption_window_open(
     _require_host(acting_user, section)
     section = _locked_section(section)
     session = _session_of(section, lock=True)
-    minutes = DEFAULT_WINDOW_MINUTES if minutes is None else minutes
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_WINDOW_MINUTES:
-        raise ValidationFailed(
-            "decryption_minutes_invalid",
-            f"解密时长须为 1 至 {MAX_WINDOW_MINUTES} 分钟",
-            f"the decryption window lasts 1 to {MAX_WINDOW_MINUTES} minutes",
-            fields={"minutes": ""},
-        )
+    minutes = _window_minutes(minutes, DEFAULT_WINDOW_MINUTES, "decryption", "解密")
     if not session.can_open_window():
         raise _wrong_state(session, "开始解密", "open the decryption window")
     now = clock.now()
@@ -1699,14 +1705,7 @@ def hall_objection_window_open(
     _require_host(acting_user, section)
     section = _locked_section(section)
     session = _session_of(section, lock=True)
-    minutes = DEFAULT_OBJECTION_MINUTES if minutes is None else minutes
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_WINDOW_MINUTES:
-        raise ValidationFailed(
-            "objection_minutes_invalid",
-            f"异议时长须为 1 至 {MAX_WINDOW_MINUTES} 分钟",
-            f"the objection window lasts 1 to {MAX_WINDOW_MINUTES} minutes",
-            fields={"minutes": ""},
-        )
+    minutes = _window_minutes(minutes, DEFAULT_OBJECTION_MINUTES, "objection", "异议")
     if session.status not in OBJECTION_STAGES_OPEN:
         raise _wrong_state(session, "开放异议", "open the objection window")
     if hall_objection_window(section) is not None:
