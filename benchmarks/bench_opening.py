@@ -469,6 +469,7 @@ class Watchers:
         self.finals = [0] * count
         self.kind_counts: list[dict[str, int]] = [{} for _ in range(count)]
         self.reconnects = 0
+        self.frames = 0
         self.connected = 0
         self.done = 0
         self.all_done = asyncio.Event()
@@ -476,8 +477,14 @@ class Watchers:
         self.last_arrival = time.monotonic()
 
     def seen(self, w: int, raw: str | bytes, at: float) -> None:
+        """One frame: a JSON array of events in seq order."""
         self.last_arrival = at
-        message = json.loads(raw)
+        self.frames += 1
+        frame = json.loads(raw)
+        for message in frame if isinstance(frame, list) else [frame]:
+            self._event(w, message, at)
+
+    def _event(self, w: int, message: dict[str, Any], at: float) -> None:
         seq = int(message["seq"])
         last = self.last_seq[w]
         if seq <= last:
@@ -885,6 +892,7 @@ async def client_run(url: str, world: dict[str, Any], server_pid: int, timeout: 
             "seq_short_of_last": short,
             "watchers_complete": sum(1 for s in state.last_seq if s == last_seq),
             "reconnects": state.reconnects,
+            "frames": state.frames,
             "client_peak_rss_mib": vm_hwm_mib(),
         }
     )
@@ -1124,6 +1132,7 @@ def rows_for(
         Row(p + "events lost (watcher × seq never received)", lost, "", "0", lost == 0),
         Row(p + "bid statuses not at every watcher", r["events_missing_bid_status"], ""),
         Row(p + "watcher reconnects", r["reconnects"], ""),
+        Row(p + "frames received (all watchers; a frame is a batch of events)", r.get("frames", 0), ""),
         Row(p + "bidders who gave up (10 server errors): sign-in", r["sign_in_gave_up"], ""),
         Row(p + "bidders who gave up (10 server errors): unlock", r["unlock_gave_up"], ""),
         Row(

@@ -123,7 +123,8 @@ else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's SQLite backend, writers queued on a lock in the process (core/sqlite/base.py).
+            "ENGINE": "tenderhall.core.sqlite",
             "NAME": str(DATA_DIR / "tenderhall.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
@@ -195,6 +196,11 @@ CHANNEL_LAYERS = (
     if REDIS_URL
     else {"default": {"BACKEND": "tenderhall.core.live.InProcessChannelLayer", "CONFIG": _LAYER_CONFIG}}
 )
+# HTTP requests of one process that run their view at once (the rest queue in the event loop until
+# a slot is free: core.live.http_slot). Keep it at or below TENDERHALL_DB_POOL_SIZE.
+TENDERHALL_HTTP_CONCURRENCY = int(os.environ.get("TENDERHALL_HTTP_CONCURRENCY", "8"))
+# How often (s) the running Python thread hands the GIL over in the server (asgi.py; Python's default 0.005).
+TENDERHALL_GIL_SWITCH_INTERVAL = float(os.environ.get("TENDERHALL_GIL_SWITCH_INTERVAL", "0.001"))
 # Proxies whose X-Real-IP header names the caller (nginx in the cluster profile).
 TENDERHALL_TRUSTED_PROXIES = tuple(
     p.strip() for p in os.environ.get("TENDERHALL_TRUSTED_PROXIES", "").split(",") if p.strip()

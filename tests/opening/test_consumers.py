@@ -100,8 +100,14 @@ def run(body: Callable[[], Awaitable[None]]) -> None:
 
 
 async def receive_n(ws: WebsocketCommunicator, n: int) -> list[dict[str, Any]]:
-    """Exactly n messages (generous timeout: a loaded CI machine is slow), then nothing more."""
-    out = [json.loads(await ws.receive_from(timeout=20)) for _ in range(n)]
+    """Exactly n events (generous timeout: a loaded CI machine is slow), then nothing more. Each
+    frame is a JSON array of events in seq order."""
+    out: list[dict[str, Any]] = []
+    while len(out) < n:
+        frame = json.loads(await ws.receive_from(timeout=20))
+        assert isinstance(frame, list) and frame, frame
+        out.extend(frame)
+    assert len(out) == n, [m["seq"] for m in out]
     assert await ws.receive_nothing(timeout=0.3)
     return out
 
@@ -177,7 +183,7 @@ def test_non_watchers_are_refused_with_4403(hall: Hall, layer: str) -> None:
             await ws.wait()
         ws = connect(await db(_cookie)(hall.world.supervisor), sid)
         connected, _ = await ws.connect()
-        assert connected and json.loads(await ws.receive_from(timeout=20))["kind"] == "opening_started"
+        assert connected and json.loads(await ws.receive_from(timeout=20))[0]["kind"] == "opening_started"
         await ws.disconnect()
 
     run(body)

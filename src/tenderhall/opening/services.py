@@ -891,10 +891,15 @@ def _bid_id_of(decryption_pk: int) -> int:
 
 def _own_decryption(user: Any, section: Section) -> tuple[OpeningSession, Decryption]:
     session = _session_of(section)
-    decryption = (
-        Decryption.objects.select_related("bid__organization", "bid__section")
-        .filter(session=session, bid__organization_id=user.organization_id)
-        .first()
+    # No ORDER BY (one bid per bidder and section): ordered, SQLite walked the session's index
+    # through every decryption of the hall to find this one.
+    decryption = next(
+        iter(
+            Decryption.objects.select_related("bid__organization", "bid__section")
+            .filter(session=session, bid__organization_id=user.organization_id)
+            .order_by()[:1]
+        ),
+        None,
     )
     if decryption is None:
         raise NotFound("投标文件", "bid")

@@ -1,5 +1,5 @@
-// The opening hall, live: one WebSocket per page (/ws/hall/<section>/?after=<last seq>), events
-// applied to the rows by their data attributes, reconnect with the last seq after a drop.
+// The opening hall, live: one WebSocket per page (/ws/hall/<section>/?after=<last seq>), frames of
+// events applied to the rows by their data attributes, reconnect with the last seq after a drop.
 (function () {
   "use strict";
   var hall = document.getElementById("hall");
@@ -151,12 +151,15 @@
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
     var socket = new WebSocket(scheme + window.location.host + "/ws/hall/" + section + "/?after=" + lastSeq);
     socket.onopen = function () { delay = 500; setConnection("open"); };
+    // Each frame is an array of events in seq order (the replay, then a batch per delivery).
     socket.onmessage = function (message) {
-      var event = JSON.parse(message.data);
-      if (event.seq <= lastSeq) { return; }
-      lastSeq = event.seq;
+      var events = JSON.parse(message.data);
+      (Array.isArray(events) ? events : [events]).forEach(function (event) {
+        if (event.seq <= lastSeq) { return; }
+        lastSeq = event.seq;
+        apply(event);
+      });
       hall.dataset.lastSeq = String(lastSeq);
-      apply(event);
     };
     socket.onclose = function (closed) {
       if (closed.code === 4403) { setConnection("refused"); return; }
