@@ -24,9 +24,10 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
 from tenderhall.core import live  # noqa: E402
+from tenderhall.experts.routing import websocket_urlpatterns as experts_ws  # noqa: E402
 from tenderhall.opening.routing import websocket_urlpatterns as opening_ws  # noqa: E402
 
-websocket_urlpatterns: list = [*opening_ws]
+websocket_urlpatterns: list = [*opening_ws, *experts_ws]
 
 router = ProtocolTypeRouter(
     {

@@ -4,6 +4,7 @@ draw and invitations, the joint draw per venue, check-in, declarations and recus
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterator
 
@@ -98,19 +99,36 @@ def test_a_remote_request_books_the_main_venue_and_invites_two_drawn_secondary_v
     assert [(d.specialty.code, d.count) for d in main.demands.all()] == [("A0101", 2), ("C0101", 1)]
 
 
-def test_the_venue_draw_is_reproducible_from_the_log(w: RemoteWorld) -> None:
+def test_the_venue_draw_is_committed_before_the_pick_and_reproducible(w: RemoteWorld) -> None:
     request = w.create(secondary=2)
-    events = LogEvent.objects.filter(action=services.CommitteeAction.VENUE_DRAWN).order_by("pk")
-    assert events.count() == 2
-    for event, venue in zip(events, secondary_venues(request), strict=True):
+    committed = LogEvent.objects.filter(action=services.CommitteeAction.VENUE_DRAW_COMMITTED).order_by(
+        "index"
+    )
+    drawn = LogEvent.objects.filter(action=services.CommitteeAction.VENUE_DRAWN).order_by("index")
+    assert committed.count() == drawn.count() == 2
+    for commit, event, venue in zip(committed, drawn, secondary_venues(request), strict=True):
+        assert commit.index < event.index  # the hashes are in the log before the pick
+        promise = json.loads(commit.payload)["data"]
         data = json.loads(event.payload)["data"]
-        seed = bytes.fromhex(data["seed"])
-        ranks = {c: services.venue_rank(seed, data["round"], c) for c in data["pool"]}
-        assert min(ranks, key=lambda c: (ranks[c], c)) == data["chosen"] == venue.centre_id
-        assert w.centre.pk not in data["pool"]
+        # Neither event shows the seed or the candidates: they are published with the decision.
+        assert "seed" not in data and "pool" not in data and venue.draw_seed_hex not in commit.payload
+        assert data["committed"] == commit.index and data["chosen"] == venue.centre_id
+        seed = bytes.fromhex(venue.draw_seed_hex)
+        assert promise["seed_sha256"] == hashlib.sha256(seed).hexdigest() == venue.draw_seed_sha256
+        document = services.venue_candidates_document(
+            request_id=request.pk,
+            draw_round=promise["round"],
+            seats=venue.seats,
+            candidates=venue.draw_candidates,
+        )
+        assert promise["candidates_sha256"] == services.venue_candidates_sha256(document)
+        ranks = {c: services.venue_rank(seed, promise["round"], c) for c in venue.draw_candidates}
+        assert min(ranks, key=lambda c: (ranks[c], c)) == venue.centre_id
+        assert w.centre.pk not in venue.draw_candidates
     # The second draw excluded the first pick.
-    first, second = (json.loads(e.payload)["data"] for e in events)
-    assert first["chosen"] not in second["pool"]
+    first, second = secondary_venues(request)
+    assert first.centre_id not in second.draw_candidates
+    assert [c.ok for c in services.venue_draws_replay(request=request)] == [True, True]
 
 
 def test_without_the_region_exclusion_a_centre_of_the_own_region_may_be_drawn(w: RemoteWorld) -> None:

@@ -226,6 +226,13 @@ class ExtractionVenue(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     answer_reason = models.CharField(max_length=200, blank=True)
+    # The verifiable draw that picked this secondary venue (docs/remote-evaluation.md): the
+    # candidates' and the seed's hashes are logged before the pick; the seed is kept until DECIDED.
+    draw_round = models.PositiveSmallIntegerField(null=True, blank=True)
+    draw_candidates = models.JSONField(default=list, blank=True)  # sorted centre ids
+    draw_candidates_sha256 = models.CharField(max_length=64, blank=True)
+    draw_seed_sha256 = models.CharField(max_length=64, blank=True)
+    draw_seed_hex = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["pk"]

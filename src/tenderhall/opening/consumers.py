@@ -99,6 +99,7 @@ class HallConsumer(AsyncWebsocketConsumer):
     own: frozenset[str] = frozenset()
     last_seq = 0
     group = ""
+    _pump: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         section_id = int(self.scope["url_route"]["kwargs"]["section_id"])
@@ -118,9 +119,10 @@ class HallConsumer(AsyncWebsocketConsumer):
         self._pump = asyncio.get_running_loop().create_task(self._send_all())
 
     async def disconnect(self, code: int) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
         if self.group:
             await live.fanout().leave(self.group, self._deliver)
-            self._pump.cancel()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Watchers only listen; everything they do goes through the pages and the API."""

@@ -13,6 +13,7 @@ from ninja import Router, Schema
 from tenderhall.core.permissions import Permission, require
 from tenderhall.experts.models import ExtractionRequest
 from tenderhall.experts.selectors import extraction as selectors
+from tenderhall.experts.selectors import live as live_selectors
 from tenderhall.experts.services import extraction as services
 
 router = Router(tags=["experts"])
@@ -87,24 +88,8 @@ class ExtractionOut(Schema):
 
 
 def _out(user: Any, request: ExtractionRequest) -> dict[str, Any]:
-    view = selectors.extraction_view(user, request)
-    return {
-        "id": request.pk,
-        "section_id": request.section_id,
-        "is_remote": request.is_remote,
-        "status": request.status,
-        "evaluation_starts_at": request.evaluation_starts_at,
-        "evaluation_ends_at": request.evaluation_ends_at,
-        "reply_minutes": request.reply_minutes,
-        "tenderer_representatives": request.tenderer_representatives,
-        "pool_sha256": request.pool_sha256,
-        "seed_sha256": request.seed_sha256,
-        "seed_hex": request.seed_hex if view.seed_visible else None,
-        "drawn_at": request.drawn_at,
-        "identities_shown": view.identities,
-        "demands": [{**d.__dict__, "experts": d.experts if view.identities else None} for d in view.demands],
-        "failure": dict(view.failure),
-    }
+    # The same dict the page's live pushes carry (experts.consumers).
+    return live_selectors.extraction_out(request, selectors.extraction_view(user, request))
 
 
 class ExtractionRowOut(Schema):
@@ -172,6 +157,10 @@ class CommitmentsOut(Schema):
     seed_hex: str | None
     pools: list[dict[str, Any]] | None  # the committed pools (sorted expert ids) once the seed is visible
     draw: str
+    # Remote evaluation: each secondary-venue draw's committed hashes; its candidates and seed once
+    # the seed is visible (docs/remote-evaluation.md).
+    venue_draws: list[dict[str, Any]]
+    venue_draw: str
 
 
 @router.get(
@@ -198,6 +187,9 @@ def extractions_commitments(request: HttpRequest, request_id: int) -> dict[str, 
         "pools": pools,
         "draw": "docs/extraction.md: rank by SHA-256(seed || u32 demand index || u64 expert id); "
         "places of every demand first, then reserves; skip experts already taken",
+        "venue_draws": live_selectors.venue_draws(user, extraction),
+        "venue_draw": "docs/remote-evaluation.md: the candidate with the lowest "
+        "SHA-256(seed || 'venue' || f'{round}:{centre_id}'), ties by id",
     }
 
 

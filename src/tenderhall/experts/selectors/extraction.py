@@ -497,8 +497,9 @@ class ExtractionView:
         return self.request.status == ExtractionStatus.COMPLETE
 
 
-def extraction_view(user: Any, request: ExtractionRequest) -> ExtractionView:
-    """The request as this user may see it; a view that shows identities is logged."""
+def extraction_view(user: Any, request: ExtractionRequest, *, log_view: bool = True) -> ExtractionView:
+    """The request as this user may see it; a view that shows identities is logged (the live
+    consumer passes ``log_view=False`` and logs once per connection itself)."""
     identities = sees_identities(user, request)
     demands = list(
         ExtractionDemand.objects.filter(request=request)
@@ -553,7 +554,7 @@ def extraction_view(user: Any, request: ExtractionRequest) -> ExtractionView:
             ]
             shown += len(mine)
         out.append(view)
-    if identities and shown:
+    if identities and shown and log_view:
         # issue 6 §5: every view of an expert list is in the log (counts only, no names).
         log_append(
             action="experts.extraction.list_viewed",

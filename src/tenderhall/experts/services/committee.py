@@ -8,10 +8,12 @@ its staff accept (the room is booked) or decline (another centre is drawn). When
 venue has accepted, the experts are drawn per venue in one joint request (helper B's
 ``extraction_run``).
 
-The venue draw is verifiable: the log event of each draw carries the candidate centres (sorted
-ids), the 32-byte seed and the pick; anyone who reads the log recomputes
-``venue_rank(seed, round, centre_id)`` = SHA-256(seed ‖ "venue" ‖ round ‖ centre id) and checks
-that the chosen centre has the lowest rank.
+The venue draw is verifiable like the expert draw: before each pick the log gets the SHA-256 of
+the candidate list (sorted centre ids, ``venue_candidates_document``) and of a fresh 32-byte seed
+(``venue_draw_committed``); the pick is ``venue_pick`` — the lowest
+``venue_rank(seed, round, centre_id)`` = SHA-256(seed ‖ "venue" ‖ f"{round}:{centre_id}"); the seed
+is published when the result is decided, and ``venue_draws_replay`` (``tenderhall experts replay``)
+checks both hashes and the pick.
 
 Committee: at each venue the venue's staff check experts in (identity confirmed, devices stored)
 and a seat is allocated at random among the room's free seats; the first check-in starts the
@@ -33,21 +35,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import json
 import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
 from tenderhall.accounts.models import Organization, OrganizationKind, Role, User
 from tenderhall.core import clock
-from tenderhall.core.canonical import sha256_hex
+from tenderhall.core.canonical import canonical_json, sha256_hex
 from tenderhall.core.errors import Conflict, NotFound, ValidationFailed
-from tenderhall.core.models import NotificationChannel
+from tenderhall.core.models import LogEvent, NotificationChannel
 from tenderhall.core.notifications import notification_enqueue
 from tenderhall.core.permissions import Permission, has_permission, require
 from tenderhall.core.transparency import log_append
+from tenderhall.experts.live import extraction_changed
 from tenderhall.experts.models import (
     AssignmentStatus,
     CommitteeMember,
@@ -92,12 +98,14 @@ MAX_SECONDARY_VENUES = 5
 # Venue staff may check experts in from this long before the evaluation starts.
 CHECK_IN_OPENS = dt.timedelta(hours=2)
 MAX_REASON = 200
+VENUE_PICK_RULE = "lowest sha256(seed || 'venue' || f'{round}:{centre_id}') among the candidates, ties by id"
 
 
 class CommitteeAction:
     """Audit action tags of the remote-evaluation and committee part."""
 
     REMOTE_CREATED = "experts.remote.created"
+    VENUE_DRAW_COMMITTED = "experts.remote.venue_draw_committed"  # hashes, before the pick
     VENUE_DRAWN = "experts.remote.venue_drawn"
     VENUE_DRAW_FAILED = "experts.remote.venue_draw_failed"
     INVITATION_ACCEPTED = "experts.remote.invitation_accepted"
@@ -227,11 +235,37 @@ def _venue_seats(demands: Sequence[DemandSpec]) -> int:
 
 
 def _lock_request(pk: int) -> ExtractionRequest:
+    """The request, locked for a write; its watchers get a live push once that write commits
+    (nothing if it rolls back)."""
+    extraction_changed(pk)
     return (
         ExtractionRequest.objects.select_for_update(of=("self",))
         .select_related("section__project__centre")
         .get(pk=pk)
     )
+
+
+def venue_candidates_document(
+    *, request_id: int, draw_round: int, seats: int, candidates: Sequence[int]
+) -> dict[str, Any]:
+    """What a venue draw commits to before the pick: the request, the round, the seats wanted and
+    the candidate centres (sorted ids). Its SHA-256 (of the canonical JSON) is logged."""
+    return {
+        "request": request_id,
+        "round": draw_round,
+        "seats": seats,
+        "candidates": sorted(int(c) for c in candidates),
+    }
+
+
+def venue_candidates_sha256(document: Mapping[str, Any]) -> str:
+    return sha256_hex(canonical_json(dict(document)))
+
+
+def venue_pick(seed: bytes, draw_round: int, candidates: Sequence[int]) -> int:
+    """The documented deterministic pick: the candidate with the lowest ``venue_rank`` (ties,
+    impossible in practice, by id)."""
+    return min(candidates, key=lambda centre_id: (venue_rank(seed, draw_round, centre_id), centre_id))
 
 
 def _draw_secondary(
@@ -241,7 +275,12 @@ def _draw_secondary(
     draw_round: int,
     actor: Any,
 ) -> ExtractionVenue | None:
-    """Draw one secondary centre and invite it; None when no centre is left (logged)."""
+    """Draw one secondary centre and invite it; None when no centre is left (logged).
+
+    Like the expert draw (docs/extraction.md steps 4-5): the hashes of the candidate list and of a
+    fresh seed are logged (``venue_draw_committed``) before the pick; the pick is ``venue_pick``;
+    the candidates and the seed are kept on the venue row, the seed published when the result is
+    decided (``extraction_result_decide``) and checked by ``venue_draws_replay``."""
     section = request.section
     taken = list(request.venues.values_list("centre_id", flat=True))
     exclude_own_region = bool(request.rules.get("exclude_own_region", False))
@@ -261,8 +300,29 @@ def _draw_secondary(
             data={"round": draw_round, "seats": seats, "excluded": sorted(taken)},
         )
         return None
+    document = venue_candidates_document(
+        request_id=request.pk, draw_round=draw_round, seats=seats, candidates=pool
+    )
+    candidates = document["candidates"]
+    candidates_sha = venue_candidates_sha256(document)
     seed = secrets.token_bytes(32)
-    chosen = min(pool, key=lambda centre_id: (venue_rank(seed, draw_round, centre_id), centre_id))
+    seed_sha = hashlib.sha256(seed).hexdigest()
+    # Committed before the pick: the candidates and the seed, as hashes only.
+    committed = log_append(
+        action=CommitteeAction.VENUE_DRAW_COMMITTED,
+        actor=actor,
+        obj=request,
+        data={
+            "request": request.pk,
+            "round": draw_round,
+            "seats": seats,
+            "candidates_sha256": candidates_sha,
+            "candidates_count": len(candidates),
+            "seed_sha256": seed_sha,
+            "pick": VENUE_PICK_RULE,
+        },
+    )
+    chosen = venue_pick(seed, draw_round, candidates)
     alias = request.venues.values_list("project_alias", flat=True).first() or project_alias()
     room = _free_rooms(
         centre_id=chosen,
@@ -281,8 +341,12 @@ def _draw_secondary(
         project_alias=alias,
         invitation=InvitationStatus.PENDING,
         invited_at=now,
+        draw_round=draw_round,
+        draw_candidates=candidates,
+        draw_candidates_sha256=candidates_sha,
+        draw_seed_sha256=seed_sha,
+        draw_seed_hex=seed.hex(),
     )
-    # The draw in the clear: pool, seed and pick let anyone recompute it (see venue_rank).
     log_append(
         action=CommitteeAction.VENUE_DRAWN,
         actor=actor,
@@ -290,10 +354,7 @@ def _draw_secondary(
         data={
             "request": request.pk,
             "round": draw_round,
-            "pool": pool,
-            "pool_sha256": sha256_hex(",".join(str(p) for p in pool)),
-            "seed": seed.hex(),
-            "rank": "sha256(seed || 'venue' || f'{round}:{centre_id}'), lowest wins",
+            "committed": committed.index,
             "chosen": chosen,
             "seats": seats,
         },
@@ -441,6 +502,7 @@ def remote_evaluation_create(
         requested_by=acting_user,
         requested_at=now,
     )
+    extraction_changed(request.pk)
     alias = project_alias()
     main = ExtractionVenue.objects.create(
         request=request,
@@ -653,7 +715,8 @@ def venue_invitation_answer(
         obj=venue,
         data={"request": request.pk, "reason_sha256": sha256_hex(reason)},
     )
-    draw_round = request.venues.filter(role=VenueRole.SECONDARY).count()
+    # Rounds number every draw of the request (1..n at creation, then n+1, ...): each is committed once.
+    draw_round = request.venues.filter(role=VenueRole.SECONDARY).count() + 1
     replacement = _draw_secondary(
         request=request, seats=venue.seats, draw_round=draw_round, actor=acting_user
     )
@@ -1074,7 +1137,11 @@ __all__ = [
     "eligible_centres",
     "evaluation_start",
     "remote_evaluation_create",
+    "venue_candidates_document",
+    "venue_candidates_sha256",
+    "venue_draws_replay",
     "venue_invitation_answer",
+    "venue_pick",
     "venue_rank",
 ]
 
@@ -1088,3 +1155,99 @@ def committee_view_log(*, acting_user: Any, request: ExtractionRequest, role: st
         obj=request,
         data={"as": role, "members_shown": members, "status": request.status},
     )
+
+
+# ---- the venue draws, checked against the log ---------------------------------------------------
+
+
+@dataclass
+class VenueDrawCheck:
+    """One secondary-venue draw recomputed: the committed hashes against the stored candidates and
+    seed, and the pick against the venue drawn."""
+
+    venue: int
+    round: int | None
+    centre: int
+    log_index: int | None = None
+    logged_candidates_sha256: str = ""
+    logged_seed_sha256: str = ""
+    candidates_sha256: str = ""
+    seed_sha256: str = ""
+    recomputed_centre: int | None = None
+    candidates_match: bool = False
+    seed_matches: bool = False
+    pick_matches: bool = False
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.candidates_match and self.seed_matches and self.pick_matches
+
+
+def venue_draw_commitments(request: ExtractionRequest) -> dict[int, dict[str, Any]]:
+    """The ``venue_draw_committed`` events of a request as the log holds them, by round."""
+    out: dict[int, dict[str, Any]] = {}
+    events = LogEvent.objects.filter(
+        action=CommitteeAction.VENUE_DRAW_COMMITTED,
+        object_type=ExtractionRequest._meta.label_lower,
+        object_id=str(request.pk),
+    ).order_by("index")
+    for event in events:
+        data = json.loads(event.payload).get("data", {})
+        draw_round = data.get("round")
+        if isinstance(draw_round, int):
+            out.setdefault(draw_round, {"index": event.index, "count": 0, **data})["count"] += 1
+    return out
+
+
+def venue_draws_replay(
+    *, request: ExtractionRequest, seeds: Mapping[int, str] | None = None
+) -> list[VenueDrawCheck]:
+    """Recompute every secondary-venue draw of a request (declined venues included: they were drawn
+    too) from the stored candidates and seed — or the published seed given per round in ``seeds``
+    — and check the hashes against the log and the pick against the venue."""
+    commitments = venue_draw_commitments(request)
+    out = []
+    for venue in request.venues.filter(role=VenueRole.SECONDARY).order_by("pk"):
+        check = VenueDrawCheck(venue=venue.pk, round=venue.draw_round, centre=venue.centre_id)
+        out.append(check)
+        committed = commitments.get(venue.draw_round) if venue.draw_round is not None else None
+        if committed is None:
+            check.problems.append(f"venue {venue.pk}: no commitment for its draw in the log")
+            continue
+        if committed["count"] != 1:
+            check.problems.append(f"venue {venue.pk}: round {venue.draw_round} was committed more than once")
+        check.log_index = committed["index"]
+        check.logged_candidates_sha256 = str(committed.get("candidates_sha256", ""))
+        check.logged_seed_sha256 = str(committed.get("seed_sha256", ""))
+        seed_hex = (seeds or {}).get(venue.draw_round, venue.draw_seed_hex)  # type: ignore[arg-type]
+        try:
+            seed = bytes.fromhex(seed_hex)
+        except ValueError:
+            check.problems.append(f"venue {venue.pk}: the seed is not hexadecimal")
+            continue
+        document = venue_candidates_document(
+            request_id=request.pk,
+            draw_round=venue.draw_round,  # type: ignore[arg-type]
+            seats=venue.seats,
+            candidates=list(venue.draw_candidates),
+        )
+        check.candidates_sha256 = venue_candidates_sha256(document)
+        check.seed_sha256 = hashlib.sha256(seed).hexdigest()
+        check.candidates_match = hmac.compare_digest(check.candidates_sha256, check.logged_candidates_sha256)
+        check.seed_matches = hmac.compare_digest(check.seed_sha256, check.logged_seed_sha256)
+        if not check.candidates_match:
+            check.problems.append(
+                f"venue {venue.pk}: the stored candidates do not hash to the committed candidates hash"
+            )
+        if not check.seed_matches:
+            check.problems.append(f"venue {venue.pk}: the seed does not hash to the committed seed hash")
+        if document["candidates"]:
+            check.recomputed_centre = venue_pick(seed, document["round"], document["candidates"])
+        check.pick_matches = check.recomputed_centre == venue.centre_id and committed["count"] == 1
+        if check.recomputed_centre != venue.centre_id:
+            check.problems.append(
+                f"venue {venue.pk}: the recomputed pick is centre {check.recomputed_centre}, "
+                f"the venue is centre {venue.centre_id}"
+            )
+    return out

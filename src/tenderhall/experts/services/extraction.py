@@ -38,6 +38,7 @@ from tenderhall.core.models import LogEvent, NotificationChannel
 from tenderhall.core.notifications import Message, notification_enqueue, notification_enqueue_many
 from tenderhall.core.permissions import Permission, require
 from tenderhall.core.transparency import EventSpec, log_append, log_append_many, log_refusal
+from tenderhall.experts.live import extraction_changed
 from tenderhall.experts.models import (
     AssignmentStatus,
     Expert,
@@ -492,13 +493,14 @@ def extraction_run(
 
 
 def _run(*, acting_user: Any, request: ExtractionRequest) -> None:
+    extraction_changed(request.pk)  # live push after the commit (drawn or failed)
     if request.status not in (ExtractionStatus.INVITING, ExtractionStatus.COMMITTED) or request.drawn_at:
         raise Conflict(
             "extraction_already_run",
             "该抽取申请已抽取或已结束",
             "this extraction request was already drawn or has ended",
         )
-    venues = list(ExtractionVenue.objects.filter(request=request).select_related("centre"))
+    venues = list(ExtractionVenue.objects.filter(request=request).select_related("centre", "room"))
     waiting = [
         # a declined venue keeps its row (its places moved to the centre drawn instead)
         v
@@ -761,6 +763,7 @@ def reserve_call_next(
     ``reserves_exhausted_error``) — this function never raises for it, so a tick or a recusal
     is not rolled back."""
     with transaction.atomic():
+        extraction_changed(request.pk)
         locked = ExtractionRequest.objects.select_for_update().get(pk=request.pk)
         reserve = (
             ExtractionAssignment.objects.select_for_update(of=("self",))
@@ -868,6 +871,7 @@ def _reply(
             "reply_channel_invalid", "答复方式无效", "unknown reply channel", fields={"channel": ""}
         )
     ExtractionRequest.objects.select_for_update().filter(pk=assignment.request_id).first()
+    extraction_changed(assignment.request_id)
     locked = (
         ExtractionAssignment.objects.select_for_update()
         .select_related("expert", "request", "demand__specialty")
@@ -1061,12 +1065,26 @@ def extraction_result_decide(*, acting_user: Any, request: ExtractionRequest) ->
     locked.status = ExtractionStatus.DECIDED
     locked.seed_published_at = clock.now()
     locked.save(update_fields=["status", "seed_published_at"])
+    # The secondary-venue draws' seeds are published with the experts' (docs/remote-evaluation.md).
+    venue_seeds = [
+        {"venue": pk, "round": draw_round, "seed_hex": seed_hex}
+        for pk, draw_round, seed_hex in ExtractionVenue.objects.filter(request=locked)
+        .exclude(draw_seed_hex="")
+        .order_by("pk")
+        .values_list("pk", "draw_round", "draw_seed_hex")
+    ]
     log_append(
         action=ExtractionAction.DECIDED,
         actor=acting_user,
         obj=locked,
-        data={"request": locked.pk, "seed_hex": locked.seed_hex, "seed_sha256": locked.seed_sha256},
+        data={
+            "request": locked.pk,
+            "seed_hex": locked.seed_hex,
+            "seed_sha256": locked.seed_sha256,
+            **({"venue_seeds": venue_seeds} if venue_seeds else {}),
+        },
     )
+    extraction_changed(locked.pk)
     return locked
 
 

@@ -20,6 +20,7 @@ from tenderhall.core.errors import DomainError
 from tenderhall.core.forms import show_refusal
 from tenderhall.core.permissions import Permission, has_permission, require
 from tenderhall.experts.selectors import extraction as selectors
+from tenderhall.experts.selectors import live as live_selectors
 from tenderhall.experts.services import extraction as services
 from tenderhall.venues.forms import LocalDateTimeField
 
@@ -128,13 +129,23 @@ def extraction_view(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("experts:extraction", pk)
     view = selectors.extraction_view(user, extraction)
     commitment = services.commitment_event(extraction)
+    data = live_selectors.page_data(
+        user, extraction, view, log_index=commitment["index"] if commitment else None
+    )
     return render(
         request,
         "experts/extraction_detail.html",
         {
             "x": extraction,
             "view": view,
-            "commitment": commitment,
+            "data": data,
+            # The live socket (experts.consumers) sends nothing until what this user sees changes.
+            "version": live_selectors.data_version(data),
+            "live_labels": {
+                "live": _("updating live"),
+                "reconnecting": _("reconnecting…"),
+                "refused": _("not available"),
+            },
             "error": error,
             "can_decide": selectors.sees_identities(user, extraction)
             and has_permission(user, Permission.EXTRACTION_REQUEST),
