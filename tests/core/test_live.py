@@ -5,7 +5,6 @@ when TENDERHALL_TEST_REDIS_URL is set."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -14,22 +13,12 @@ import pytest
 from channels.layers import channel_layers, get_channel_layer
 
 from tenderhall.core import live
-
-REDIS_URL = os.environ.get("TENDERHALL_TEST_REDIS_URL")
-LAYERS = ["memory"] + (["redis"] if REDIS_URL else [])
+from tests.websocket import LAYERS, layer_config
 
 
 @pytest.fixture(params=LAYERS)
 def layer(request: Any, settings: Any) -> Iterator[str]:
-    if request.param == "redis":
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"th-live-{os.getpid()}"},
-            }
-        }
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "tenderhall.core.live.InProcessChannelLayer"}}
+    settings.CHANNEL_LAYERS = layer_config(request.param, "th-live")
     channel_layers.backends.clear()
     yield request.param
     channel_layers.backends.clear()

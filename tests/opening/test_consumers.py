@@ -6,17 +6,10 @@ again with channels-redis when TENDERHALL_TEST_REDIS_URL is set."""
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
-from asgiref.testing import ApplicationCommunicator
-from channels.db import database_sync_to_async
-from django.conf import settings as django_settings
-from django.test import Client
 
 from tenderhall.accounts.models import Role, User
 from tenderhall.core.errors import DomainError
@@ -24,79 +17,25 @@ from tenderhall.opening import services
 from tenderhall.opening.models import HallEvent
 from tests.factories import UserFactory
 from tests.opening.conftest import Hall
+from tests.websocket import LAYERS, WebsocketCommunicator, connect_to, cookie_for, db, layer_config, run
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-REDIS_URL = os.environ.get("TENDERHALL_TEST_REDIS_URL")
-LAYERS = ["memory"] + (["redis"] if REDIS_URL else [])
 
 
 @pytest.fixture(params=LAYERS)
 def layer(request: Any, settings: Any) -> Iterator[str]:
-    if request.param == "redis":
-        settings.CHANNEL_LAYERS = {
-            "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": f"th-test-{os.getpid()}"},
-            }
-        }
-    else:
-        settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    settings.CHANNEL_LAYERS = layer_config(request.param, "th-test")
     yield request.param
 
 
-class WebsocketCommunicator(ApplicationCommunicator):  # type: ignore[misc]
-    """channels.testing's communicator, which cannot be imported without daphne installed."""
-
-    def __init__(self, application: Any, path: str, headers: list[tuple[bytes, bytes]]) -> None:
-        url_path, _, query = path.partition("?")
-        scope = {
-            "type": "websocket",
-            "path": url_path,
-            "raw_path": url_path.encode(),
-            "query_string": query.encode(),
-            "headers": headers,
-            "subprotocols": [],
-        }
-        super().__init__(application, scope)
-
-    async def connect(self, timeout: float = 2) -> tuple[bool, Any]:
-        await self.send_input({"type": "websocket.connect"})
-        response = await self.receive_output(timeout)
-        if response["type"] == "websocket.close":
-            return False, response.get("code", 1000)
-        return True, response.get("subprotocol")
-
-    async def receive_from(self, timeout: float = 2) -> str:
-        response = await self.receive_output(timeout)
-        assert response["type"] == "websocket.send", response
-        return str(response["text"])
-
-    async def disconnect(self, code: int = 1000, timeout: float = 2) -> None:
-        await self.send_input({"type": "websocket.disconnect", "code": code})
-        await self.wait(timeout)
-
-
 def _cookie(user: User) -> bytes:
-    client = Client()
-    client.force_login(user)
-    return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}".encode()
+    cookie = cookie_for(user)
+    assert cookie is not None
+    return cookie
 
 
 def connect(cookie: bytes | None, section_id: int, after: int = 0) -> WebsocketCommunicator:
-    from tenderhall.asgi import application
-
-    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
-    if cookie:
-        headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, f"/ws/hall/{section_id}/?after={after}", headers=headers)
-
-
-def run(body: Callable[[], Awaitable[None]]) -> None:
-    """Run the async body in a thread of its own: the browser tests' Playwright keeps an event loop
-    in the main thread for the whole session, and async_to_sync refuses to run inside one."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(async_to_sync(body)).result()
+    return connect_to(f"/ws/hall/{section_id}/?after={after}", cookie)
 
 
 async def receive_n(ws: WebsocketCommunicator, n: int) -> list[dict[str, Any]]:
@@ -110,10 +49,6 @@ async def receive_n(ws: WebsocketCommunicator, n: int) -> list[dict[str, Any]]:
     assert len(out) == n, [m["seq"] for m in out]
     assert await ws.receive_nothing(timeout=0.3)
     return out
-
-
-def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    return database_sync_to_async(fn)
 
 
 def _seqs(section_id: int, after: int = 0) -> list[int]:
