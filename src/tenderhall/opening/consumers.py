@@ -120,7 +120,10 @@ class HallConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self._pump is not None:
+            # Wait for it: a pump cancelled inside a database call (thread-sensitive) must finish
+            # while the caller's thread still serves such calls, or the loop cannot shut down.
             self._pump.cancel()
+            await asyncio.wait({self._pump})
         if self.group:
             await live.fanout().leave(self.group, self._deliver)
 
