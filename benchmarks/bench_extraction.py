@@ -364,11 +364,10 @@ def _request_rows(world: dict[str, Any], starts: dt.datetime) -> Any:
             project_alias=f"PJ-{i}",
             invitation="not_needed" if i == 0 else "accepted",
         )
-        ExtractionDemand.objects.create(
-            request=request, venue=venue, specialty_id=world["a0101"], count=2, reserves=1
-        )
-        ExtractionDemand.objects.create(
-            request=request, venue=venue, specialty_id=world["c0101"], count=1, reserves=1
+        # One INSERT per venue, as the committee part writes them (services.committee._create_demands).
+        ExtractionDemand.objects.bulk_create(
+            ExtractionDemand(request=request, venue=venue, specialty_id=world[code], count=count, reserves=1)
+            for code, count in (("a0101", 2), ("c0101", 1))
         )
     return request
 

@@ -175,6 +175,25 @@ def test_request_pools_equal_the_rule_by_rule_definition(
     assert any(pools) and all(p == sorted(set(p)) for p in pools)
 
 
+@pytest.mark.parametrize("rules", [{}, {"frequency_cap": 2, "frequency_days": 10}, {"frequency_cap": 4}])
+def test_barring_sql_equals_the_orm_queries(world: World, rules: dict[str, object]) -> None:
+    """request_pools writes the small-table and employer rules out as SQL; each must select
+    exactly what the ORM definition (``_excluded_queries``, the employer filter) selects."""
+    crowd(world, random.Random(6))
+    demands = request_with(world, remote=False, rules=rules)
+    ctx = selectors.pool_context(demands[0].request)
+    raw = selectors._ids_many(selectors._barring_sql(ctx, using="default"))
+    orm_queries = [
+        *selectors._excluded_queries(ctx),
+        Expert.objects.filter(employer_uscc__in=ctx.conflict_usccs),
+    ]
+    orm = selectors._ids_many([(q, "id" if q.model is Expert else "expert_id") for q in orm_queries])
+    leave, bad, relationship, frequency, busy, employer = (sorted(ids) for ids in orm)
+    assert [sorted(ids) for ids in raw] == [leave, bad, frequency, busy, relationship, employer]
+    assert all([leave, bad, busy, relationship, employer])  # the crowd hits every rule
+    assert bool(frequency) == (rules.get("frequency_cap", 3) != 4)
+
+
 def _draw_by_full_sort(seed: bytes, pools: list[list[int]], counts: list[tuple[int, int]]) -> list[list[int]]:
     """The documented draw, literally: sort each whole pool by (draw_key, id)."""
     orders = [

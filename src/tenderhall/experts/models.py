@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tenderhall.experts.id_lists import IdListField
+
 
 class Specialty(models.Model):
     """A node of the specialty code tree (专业分类), e.g. A01 房建 → A0101 土建."""
@@ -245,8 +247,9 @@ class ExtractionDemand(models.Model):
     specialty = models.ForeignKey(Specialty, on_delete=models.PROTECT, related_name="+")
     count = models.PositiveSmallIntegerField()
     reserves = models.PositiveSmallIntegerField(default=0)
-    # The eligible pool (sorted expert ids) this demand was drawn from: its hash is committed.
-    pool = models.JSONField(default=list)
+    # The eligible pool (sorted expert ids) this demand was drawn from: its hash is committed (over
+    # the canonical JSON of the list); stored delta-coded (id_lists, docs/extraction.md).
+    pool = IdListField(default=list)
 
     class Meta:
         ordering = ["pk"]

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from typing import Any
 
 from django.db import connections
@@ -220,6 +221,7 @@ def excluded_ids(ctx: PoolContext) -> set[int]:
 
 
 def _excluded_queries(ctx: PoolContext) -> list[QuerySet[Any]]:
+    # The small-table rules as querysets (``request_pools`` runs them written out: ``_barring_sql``).
     return [
         ExpertLeave.objects.filter(starts_on__lte=ctx.last_day, ends_on__gte=ctx.first_day),
         BadBehaviourRecord.objects.filter(suspended_until__gte=ctx.first_day),
@@ -247,26 +249,36 @@ def demand_pool(ctx: PoolContext, demand: ExtractionDemand, excluded: set[int] |
     return sorted(pk for pk in query.values_list("pk", flat=True) if pk not in barred)
 
 
-def _ids_many(queries: Sequence[tuple[QuerySet[Any], str]]) -> list[set[int]]:
-    """The values of one integer field per query, as sets, in one round trip: the database
-    aggregates each into a single value (PostgreSQL an array, SQLite a JSON array), several times
-    cheaper to fetch than one row per id — pools are read from thousands of ids."""
+def _ids_many(
+    queries: Sequence[tuple[QuerySet[Any], str] | tuple[str, list[Any]]], *, using: str | None = None
+) -> list[list[int]]:
+    """The values of one integer field per query, in one round trip: each query is a queryset and
+    the field to read, or ready SQL and its parameters selecting one column ``id_value_``. The
+    database aggregates each into a single value (PostgreSQL an array, SQLite a JSON array), several
+    times cheaper to fetch than one row per id — pools are read from thousands of ids. The lists
+    come in the order the database read the rows, with any repeats the query has."""
     if not queries:
         return []
-    connection = connections[queries[0][0].db]
-    compiled = [
-        q.annotate(id_value_=F(name)).values_list("id_value_").order_by().query.sql_with_params()
-        for q, name in queries
-    ]
+    first = queries[0][0]
+    connection = connections[using or (first.db if isinstance(first, QuerySet) else "default")]
+    compiled: list[tuple[str, Sequence[Any]]] = []
+    for query, arg in queries:
+        if isinstance(query, str):
+            compiled.append((query, arg))
+        else:
+            field = F(str(arg))
+            compiled.append(
+                query.annotate(id_value_=field).values_list("id_value_").order_by().query.sql_with_params()
+            )
     aggregate = {"postgresql": "array_agg", "sqlite": "json_group_array"}.get(connection.vendor)
     with connection.cursor() as cursor:
         if aggregate is None:  # another backend: one plain query each
             out = []
             for sql, params in compiled:
                 cursor.execute(sql, params)
-                out.append({row[0] for row in cursor.fetchall()})
+                out.append([row[0] for row in cursor.fetchall()])
             return out
-        # Each ``sql`` is the ORM's own compiled query; the values stay parameters.
+        # Each ``sql`` is the ORM's own compiled query or ``_link_range``'s; the values stay parameters.
         columns = ", ".join(
             f"(SELECT {aggregate}(q.id_value_) FROM ({sql}) AS q)"  # noqa: S608
             for sql, _ in compiled
@@ -274,8 +286,112 @@ def _ids_many(queries: Sequence[tuple[QuerySet[Any], str]]) -> list[set[int]]:
         cursor.execute(f"SELECT {columns}", [p for _, params in compiled for p in params])
         row = cursor.fetchone()
     if connection.vendor == "postgresql":
-        return [set(value or ()) for value in row]
-    return [set(json.loads(value)) for value in row]
+        return [value or [] for value in row]
+    return [json.loads(value) for value in row]
+
+
+def _link_range(
+    tree: Sequence[int], region: str | None, excluded_regions: Sequence[str], *, using: str
+) -> tuple[str, list[Any]]:
+    """The ids of the active experts linked to a specialty of ``tree`` (in ``region``, or in none of
+    ``excluded_regions``): the query ``ExpertSpecialty.objects.filter(status=ACTIVE,
+    specialty_id__in=tree, region=region)`` would compile to, written out (one range of the
+    (specialty, status, region, expert) index; the ORM's query building costs more than the range
+    itself for the small ones)."""
+    quote = connections[using].ops.quote_name
+    meta: Any = ExpertSpecialty._meta
+    column = {
+        name: quote(meta.get_field(name).column) for name in ("expert", "specialty", "status", "region")
+    }
+    marks = ", ".join(["%s"] * len(tree))
+    sql = (
+        f"SELECT {column['expert']} AS id_value_ FROM {quote(meta.db_table)} "  # noqa: S608
+        f"WHERE {column['status']} = %s AND {column['specialty']} IN ({marks})"
+    )
+    params: list[Any] = [str(ExpertStatus.ACTIVE), *tree]
+    if region is not None:
+        sql += f" AND {column['region']} = %s"
+        params.append(region)
+    elif excluded_regions:
+        sql += f" AND NOT ({column['region']} IN ({', '.join(['%s'] * len(excluded_regions))}))"
+        params.extend(excluded_regions)
+    return sql, params
+
+
+def _barring_sql(ctx: PoolContext, *, using: str) -> list[tuple[str, list[Any]]]:
+    """The experts barred by the small-table rules and by the employer rule, one query each: what
+    ``_excluded_queries(ctx)`` and ``Expert.objects.filter(employer_uscc__in=ctx.conflict_usccs)``
+    compile to, written out — building and compiling the six querysets cost more than running
+    them. Tests hold both equal."""
+    ops = connections[using].ops
+    quote = ops.quote_name
+
+    def table(model: Any) -> str:
+        return quote(model._meta.db_table)
+
+    def col(model: Any, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    def marks(values: Sequence[Any]) -> str:
+        return ", ".join(["%s"] * len(values))
+
+    first_day, last_day = ops.adapt_datefield_value(ctx.first_day), ops.adapt_datefield_value(ctx.last_day)
+    holding = [str(status) for status in HOLDING]
+    leave, bad, rel, assignment, req = (
+        ExpertLeave,
+        BadBehaviourRecord,
+        ExpertRelationship,
+        ExtractionAssignment,
+        ExtractionRequest,
+    )
+    out: list[tuple[str, list[Any]]] = [
+        (
+            f"SELECT {col(leave, 'expert')} AS id_value_ FROM {table(leave)} "  # noqa: S608
+            f"WHERE {col(leave, 'starts_on')} <= %s AND {col(leave, 'ends_on')} >= %s",
+            [last_day, first_day],
+        ),
+        (
+            f"SELECT {col(bad, 'expert')} AS id_value_ FROM {table(bad)} "  # noqa: S608
+            f"WHERE {col(bad, 'suspended_until')} >= %s",
+            [first_day],
+        ),
+        (  # the frequency cap
+            f"SELECT {col(assignment, 'expert')} AS id_value_ FROM {table(assignment)} "  # noqa: S608
+            f"WHERE {col(assignment, 'status')} IN ({marks(holding)}) AND {col(assignment, 'notified_at')} >= %s "
+            f"GROUP BY {col(assignment, 'expert')} HAVING COUNT(*) >= %s",
+            [*holding, ops.adapt_datetimefield_value(ctx.frequency_since), ctx.frequency_cap],
+        ),
+        (  # busy: called for another request whose evaluation overlaps
+            f"SELECT a.{col(assignment, 'expert')} AS id_value_ FROM {table(assignment)} a "  # noqa: S608
+            f"INNER JOIN {table(req)} r ON a.{col(assignment, 'request')} = r.{col(req, 'id')} "
+            f"WHERE a.{col(assignment, 'status')} IN ({marks(holding)}) "
+            f"AND r.{col(req, 'evaluation_starts_at')} < %s AND r.{col(req, 'evaluation_ends_at')} > %s "
+            f"AND a.{col(assignment, 'request')} <> %s",
+            [
+                *holding,
+                ops.adapt_datetimefield_value(ctx.ends_at),
+                ops.adapt_datetimefield_value(ctx.starts_at),
+                ctx.request_id,
+            ],
+        ),
+    ]
+    if ctx.conflict_usccs:  # always: the tenderer at least
+        usccs = list(ctx.conflict_usccs)
+        out.append(
+            (
+                f"SELECT {col(rel, 'expert')} AS id_value_ FROM {table(rel)} "  # noqa: S608
+                f"WHERE {col(rel, 'organization_uscc')} IN ({marks(usccs)})",
+                usccs,
+            )
+        )
+        out.append(
+            (
+                f"SELECT {col(Expert, 'id')} AS id_value_ FROM {table(Expert)} "  # noqa: S608
+                f"WHERE {col(Expert, 'employer_uscc')} IN ({marks(usccs)})",
+                usccs,
+            )
+        )
+    return out
 
 
 def request_pools(ctx: PoolContext, demands: Sequence[ExtractionDemand]) -> list[list[int]]:
@@ -286,42 +402,44 @@ def request_pools(ctx: PoolContext, demands: Sequence[ExtractionDemand]) -> list
     link table's (specialty, status, region, expert) index, covering (``ExpertSpecialty`` carries
     copies of the expert's region and status): a pool reads about its own size, once per distinct
     (subtree, region), fetched as one aggregated value. The employer rule (条例 Art 46) and the
-    small-table rules (leave, suspension, relationship, frequency, busy) are one excluded set;
-    the rest is set arithmetic. Tests hold this equal to the rule-by-rule definition on ``Expert``."""
+    small-table rules (leave, suspension, relationship, frequency, busy) are one excluded set,
+    filtered out of each range; a range of one specialty comes in id order (the index's) and holds
+    each expert once, so the filter keeps it sorted and ``sorted`` only checks it. Those queries are
+    written out as SQL (``_barring_sql``, ``_link_range``): building and compiling a dozen
+    querysets cost more than running them. Tests hold this equal to the rule-by-rule definition
+    on ``Expert``, and the written-out queries to their querysets."""
     children = _specialty_children()
     subtrees = [tuple(specialty_subtree(d.specialty_id, children)) for d in demands]
     regions: list[str | None] = [d.venue.centre.region if ctx.regional_pool else None for d in demands]
     # Every id set of the request in one round trip: the small-table rules, the employers (条例
     # Art 46: a few hundred experts at most, by the employer_uscc index), one link range per
     # distinct (subtree, region); an excluded region's pools are empty.
-    barring = _excluded_queries(ctx)
-    if ctx.conflict_usccs:
-        barring.append(Expert.objects.filter(employer_uscc__in=ctx.conflict_usccs))
-    links = ExpertSpecialty.objects.filter(status=ExpertStatus.ACTIVE)
+    using = Expert.objects.db
+    barring = _barring_sql(ctx, using=using)
     wanted = sorted(
         {p for p in zip(subtrees, regions, strict=True) if p[1] is None or p[1] not in ctx.excluded_regions},
         key=repr,
     )
-    pool_queries = []
-    for tree, region in wanted:
-        query = links.filter(specialty_id__in=tree)
-        if region is not None:
-            query = query.filter(region=region)
-        elif ctx.excluded_regions:
-            query = query.exclude(region__in=ctx.excluded_regions)
-        pool_queries.append(query)
     fetched = _ids_many(
-        [(q, "id" if q.model is Expert else "expert_id") for q in barring]
-        + [(q, "expert_id") for q in pool_queries]
+        barring + [_link_range(tree, region, ctx.excluded_regions, using=using) for tree, region in wanted],
+        using=using,
     )
     barred = set().union(*fetched[: len(barring)])
-    found: dict[tuple[tuple[int, ...], str | None], set[int]] = dict(
+    found: dict[tuple[tuple[int, ...], str | None], list[int]] = dict(
         zip(wanted, fetched[len(barring) :], strict=True)
     )
-    return [
-        sorted(found.get((tree, region), set()).difference(barred))
-        for tree, region in zip(subtrees, regions, strict=True)
-    ]
+    pools: dict[tuple[tuple[int, ...], str | None], list[int]] = {}
+    for key in wanted:
+        ids = found[key]
+        if len(key[0]) == 1:  # one link per expert and specialty: no repeats
+            pools[key] = sorted(filterfalse(barred.__contains__, ids))
+        else:  # an expert may hold several specialties of the subtree
+            pools[key] = sorted(set(ids).difference(barred))
+    out: list[list[int]] = []
+    for key in zip(subtrees, regions, strict=True):
+        pool = pools.get(key, [])
+        out.append(list(pool) if any(pool is other for other in out) else pool)
+    return out
 
 
 def demand_report(ctx: PoolContext, demand: ExtractionDemand) -> dict[str, Any]:

@@ -26,9 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import JSONField, Value
-from django.db.models.functions import Cast
+from django.db import connections, transaction
 from django.utils.crypto import salted_hmac
 
 from tenderhall.core import clock
@@ -252,15 +250,22 @@ def pools_sha256(document: Mapping[str, Any]) -> str:
 
 def pools_commitment(document: Mapping[str, Any]) -> tuple[str, list[bytes]]:
     """The SHA-256 of ``canonical_json(document)`` for a ``pools_document``, and each demand's pool
-    as canonical JSON (what is stored): the tens of thousands of ids are turned into text once, for
-    both. canonical_json walks every value to refuse floats — most of its time on the pools — so the
-    ids are checked to be integers in one pass, the rest of the document goes through canonical_json
-    with empty pools, and each ``"pool":[]`` there (a key: JSON escapes every quote inside a
-    string) is where a pool's text goes. Tests hold it equal to canonical_json."""
+    as canonical JSON: the tens of thousands of ids are turned into text once. canonical_json walks
+    every value to refuse floats — most of its time on the pools — so each pool is dumped as it is
+    and its text checked to hold only digits, minus signs, commas and brackets (what a list of
+    integers gives: a float, bool, None or string adds other characters), the rest of the document
+    goes through canonical_json with empty pools, and each ``"pool":[]`` there (a key: JSON
+    escapes every quote inside a string) is where a pool's text goes. Anything else takes
+    canonical_json itself. Tests hold it equal to canonical_json."""
     demands = document["demands"]
-    if not all(set(map(type, d["pool"])) <= {int} for d in demands):
+    try:
+        pools = [json.dumps(d["pool"], separators=(",", ":")).encode() for d in demands]
+    except (TypeError, ValueError):
+        pools = []
+    if len(pools) != len(demands) or any(
+        p[:1] != b"[" or p.translate(None, b"0123456789-,[]") for p in pools
+    ):
         return sha256_hex(canonical_json(document)), [canonical_json(d["pool"]) for d in demands]
-    pools = [json.dumps(d["pool"], separators=(",", ":")).encode() for d in demands]
     rest = canonical_json({**document, "demands": [{**d, "pool": []} for d in demands]})
     parts = rest.split(b'"pool":[]')
     digest = hashlib.sha256(parts[0])
@@ -269,6 +274,23 @@ def pools_commitment(document: Mapping[str, Any]) -> tuple[str, list[bytes]]:
         digest.update(pool)
         digest.update(part)
     return digest.hexdigest(), pools
+
+
+def pools_store(demands: Sequence[ExtractionDemand]) -> None:
+    """Write each demand's ``pool`` (the field stores it delta-coded, experts.id_lists): one plain
+    UPDATE per demand, sent as one batch (``executemany``: psycopg pipelines them, SQLite runs them
+    in place). The same rows as ``bulk_update(demands, ["pool"])``, whose one CASE over every pool
+    costs more to build and compile than the writes themselves."""
+    if not demands:
+        return
+    connection = connections[ExtractionDemand.objects.db]
+    quote = connection.ops.quote_name
+    meta = ExtractionDemand._meta
+    field = meta.get_field("pool")
+    table, column, pk = quote(meta.db_table), quote(field.column), quote(meta.pk.column)
+    sql = f"UPDATE {table} SET {column} = %s WHERE {pk} = %s"  # noqa: S608 (names from the model)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(field.get_db_prep_save(d.pool, connection), d.pk) for d in demands])
 
 
 def draw_document(
@@ -515,12 +537,14 @@ def _run(*, acting_user: Any, request: ExtractionRequest) -> None:
             extra={"venues": [v.pk for v in waiting]},
         )
     demands = list(
-        ExtractionDemand.objects.filter(request=request)
-        .select_related("venue__centre", "venue__room", "specialty")
-        .order_by("pk")
+        ExtractionDemand.objects.filter(request=request).select_related("specialty").order_by("pk")
     )
     if not demands:
         raise ValidationFailed("demands_missing", "请填写抽取需求", "say which experts are needed")
+    venue_by_pk = {v.pk: v for v in venues}
+    for demand in demands:  # the venues just read (centre and room with them), not read again per demand
+        if demand.venue_id in venue_by_pk:
+            demand.venue = venue_by_pk[demand.venue_id]
     ctx = selectors.pool_context(request)
     for demand, pool in zip(demands, selectors.request_pools(ctx, demands), strict=True):
         demand.pool = pool
@@ -531,16 +555,9 @@ def _run(*, acting_user: Any, request: ExtractionRequest) -> None:
     if short:
         _fail(acting_user=acting_user, request=request, ctx=ctx, demands=demands, drawn=drawn, short=short)
         return
-    pools_sha, pools_json = pools_commitment(pools_document(request, demands))
+    pools_sha = pools_sha256(pools_document(request, demands))
     seed_sha = hashlib.sha256(seed).hexdigest()
-    # The pools as the text just hashed (not serialised a second time by the JSON field).
-    ExtractionDemand.objects.bulk_update(
-        [
-            ExtractionDemand(pk=d.pk, pool=Cast(Value(text.decode()), output_field=JSONField()))
-            for d, text in zip(demands, pools_json, strict=True)
-        ],
-        ["pool"],
-    )
+    pools_store(demands)
     reserves_short = [
         {"demand": d.pk, "specialty": d.specialty.code, "reserves": d.reserves, "drawn": len(ids) - d.count}
         for d, ids in zip(demands, drawn, strict=True)
@@ -1135,9 +1152,15 @@ def extraction_replay(*, request: ExtractionRequest, seed_hex: str | None = None
     except ValueError:
         result.problems.append("the seed is not hexadecimal")
         return result
-    demands = list(
-        ExtractionDemand.objects.filter(request=request).select_related("venue", "specialty").order_by("pk")
-    )
+    try:
+        demands = list(
+            ExtractionDemand.objects.filter(request=request)
+            .select_related("venue", "specialty")
+            .order_by("pk")
+        )
+    except ValueError:  # experts.id_lists: bytes no extraction wrote
+        result.problems.append("a stored pool cannot be read (not an encoded list of ids)")
+        return result
     result.pool_sha256 = pools_sha256(pools_document(request, demands))
     result.seed_sha256 = hashlib.sha256(seed).hexdigest()
     result.pool_matches = hmac.compare_digest(result.pool_sha256, result.logged_pool_sha256)
