@@ -11,9 +11,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ## Start the platform with demo data on the embedded default (SQLite + files under ./var).
 run: install system-deps
 	$(BIN)/tenderhall migrate --no-input -v0
-	$(BIN)/tenderhall demo --if-empty
+	TENDERHALL_PUBLIC_URL=$${TENDERHALL_PUBLIC_URL:-http://127.0.0.1:8000} $(BIN)/tenderhall demo --if-empty
 	$(BIN)/tenderhall ca crl >/dev/null
-	$(BIN)/tenderhall serve --host 127.0.0.1 --port 8000
+	TENDERHALL_PUBLIC_URL=$${TENDERHALL_PUBLIC_URL:-http://127.0.0.1:8000} $(BIN)/tenderhall serve --host 127.0.0.1 --port 8000
 
 ## Every check CI runs: lint, types, layers, Django checks, migrations, pytest (SQLite, then PostgreSQL when set).
 test: install system-deps lint typecheck check pytest pytest-postgres

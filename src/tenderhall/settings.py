@@ -201,6 +201,9 @@ CHANNEL_LAYERS = (
 TENDERHALL_HTTP_CONCURRENCY = int(os.environ.get("TENDERHALL_HTTP_CONCURRENCY", "8"))
 # How often (s) the running Python thread hands the GIL over in the server (asgi.py; Python's default 0.005).
 TENDERHALL_GIL_SWITCH_INTERVAL = float(os.environ.get("TENDERHALL_GIL_SWITCH_INTERVAL", "0.001"))
+# The platform's address as people reach it (e.g. https://ggzy.example.gov.cn): prefixes the links
+# sent by SMS and e-mail (an expert's one-time reply link). Unset: the path alone.
+TENDERHALL_PUBLIC_URL = os.environ.get("TENDERHALL_PUBLIC_URL", "").rstrip("/")
 # Proxies whose X-Real-IP header names the caller (nginx in the cluster profile).
 TENDERHALL_TRUSTED_PROXIES = tuple(
     p.strip() for p in os.environ.get("TENDERHALL_TRUSTED_PROXIES", "").split(",") if p.strip()

@@ -100,6 +100,14 @@ def test_create_draws_commits_and_notifies(world: World) -> None:
         assert not LogEvent.objects.filter(payload__contains=expert.name).exists()
 
 
+def test_the_sms_link_carries_the_public_address(world: World, settings: Any) -> None:
+    settings.TENDERHALL_PUBLIC_URL = "https://ggzy.example.gov.cn"
+    request = world.create()
+    first = notified(request)[0]
+    note = Notification.objects.get(channel=NotificationChannel.SMS, address=first.expert.phone)
+    assert f"https://ggzy.example.gov.cn/experts/assignments/t/{token_of(first)}/" in note.body
+
+
 def test_draw_is_deterministic_and_documented() -> None:
     seed = bytes(range(32))
     pools = [[1, 2, 3, 4, 5, 6], [4, 5, 6, 7, 8, 9, 10]]

@@ -664,8 +664,8 @@ def reply_code(assignment: ExtractionAssignment) -> str:
 
 
 def reply_link(token: str) -> str:
-    # The public address comes from TENDERHALL_PUBLIC_URL when set; else the path alone.
-    base = getattr(settings, "TENDERHALL_PUBLIC_URL", "").rstrip("/")
+    # The public address (settings.TENDERHALL_PUBLIC_URL) makes the SMS link one a phone can open.
+    base = settings.TENDERHALL_PUBLIC_URL
     return f"{base}/experts/assignments/t/{token}/"
 
 
