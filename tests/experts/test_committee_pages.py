@@ -13,6 +13,8 @@ from tenderhall.accounts.models import User
 from tenderhall.core import clock
 from tenderhall.core.errors import ValidationFailed
 from tenderhall.experts.models import ExtractionRequest, ExtractionStatus, VenueRole
+from tenderhall.experts.services import committee as services
+from tenderhall.experts.services.extraction import extraction_result_decide
 from tenderhall.experts.views.committee import parse_demands
 from tests.experts.factories_committee import EVAL_START, RemoteWorld, build_world, user_of
 
@@ -133,6 +135,46 @@ def test_the_committee_page_for_staff_and_members(w: RemoteWorld) -> None:
     assert expert.post(f"/experts/remote/{request.pk}/", {"action": "nope"}).status_code == 422
     response = expert.post(f"/experts/remote/{request.pk}/", {"action": "vote", "member": "x"}, follow=True)
     assert response.status_code == 200 and "参数无效" in response.content.decode()
+
+
+def test_after_the_election_recusal_is_offered_and_a_vacated_leader_is_shown(w: RemoteWorld) -> None:
+    request = w.seated(secondary=1)
+    members = list(request.members.filter(venue__role=VenueRole.MAIN).order_by("pk"))
+    leader, other = members[0], members[1]
+    for voter in list(request.members.order_by("pk"))[:3]:
+        services.committee_vote(acting_user=user_of(voter), member=voter, candidate=leader)
+    url = f"/experts/remote/{request.pk}/"
+    staff = client_for(w.staff)
+    page = staff.get(url).content.decode()
+    # The leader is elected and the committee still sits: the staff may record a recusal.
+    assert page.count('data-testid="staff-recuse-form"') == 3  # the main venue's members
+    assert 'data-testid="leader-vacant"' not in page
+    venue = request.venues.get(role=VenueRole.SECONDARY)
+    venue_page = client_for(w.staff_of(venue.centre_id)).get(url).content.decode()
+    assert venue_page.count('data-testid="staff-recuse-form"') == 2  # their own venue's members
+    supervisor_page = client_for(w.supervisor).get(url).content.decode()
+    assert 'data-testid="member-row"' in supervisor_page
+    assert 'data-testid="staff-recuse-form"' not in supervisor_page  # supervisors change nothing
+    member_page = client_for(user_of(other)).get(url).content.decode()
+    assert 'data-testid="recuse-form"' in member_page and 'data-testid="vote-form"' not in member_page
+    # The leader recuses on their own page: the place is vacant, the members are told to vote again.
+    response = client_for(user_of(leader)).post(
+        url, {"action": "recuse", "member": leader.pk, "reason": "与投标人有利害关系"}, follow=True
+    )
+    assert 'data-testid="my-recused"' in response.content.decode()
+    request.refresh_from_db()
+    assert request.leader_id is None
+    page = staff.get(url).content.decode()
+    assert 'data-testid="leader-vacant"' in page and "须重新推选组长" in page
+    assert page.count('data-testid="staff-recuse-form"') == 2
+    member_page = client_for(user_of(other)).get(url).content.decode()
+    assert 'data-testid="my-leader-vacant"' in member_page and 'data-testid="vote-form"' in member_page
+    english = client_for(user_of(other)).get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "vote for a new leader" in english
+    # Once the result is decided the committee no longer sits: no recusal is offered.
+    extraction_result_decide(acting_user=w.staff, request=request)
+    page = staff.get(url).content.decode()
+    assert 'data-testid="staff-recuse-form"' not in page and 'data-testid="leader-vacant"' not in page
 
 
 def test_an_expert_before_check_in_sees_time_and_venue_not_the_project(w: RemoteWorld) -> None:

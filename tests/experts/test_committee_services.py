@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tenderhall.accounts.models import Role
 from tenderhall.core import clock
 from tenderhall.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenderhall.core.models import LogEvent, Notification
@@ -24,9 +25,10 @@ from tenderhall.experts.models import (
 )
 from tenderhall.experts.selectors import committee as selectors
 from tenderhall.experts.services import committee as services
-from tenderhall.experts.services.extraction import DemandSpec, assignment_reply
+from tenderhall.experts.services.extraction import DemandSpec, assignment_reply, extraction_result_decide
 from tenderhall.venues.models import Booking, BookingPurpose, BookingStatus
 from tests.experts.factories_committee import EVAL_END, EVAL_START, HOME, RemoteWorld, build_world, user_of
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -497,8 +499,177 @@ def test_the_leader_needs_a_strict_majority_and_a_void_round_starts_over(w: Remo
     with pytest.raises(Conflict) as caught:
         services.committee_vote(acting_user=user_of(members[3]), member=members[3], candidate=b)
     assert caught.value.code == "leader_elected"
-    with pytest.raises(Conflict):
-        services.committee_member_recuse(acting_user=user_of(members[3]), member=members[3], reason="x")
+    # The committee still sits: a member may recuse after the election (条例 Art 46); not the
+    # leader, so the leader stays.
+    services.committee_member_recuse(acting_user=user_of(members[3]), member=members[3], reason="x")
+    request.refresh_from_db()
+    assert request.leader_id == a.pk
+
+
+def elect(request: ExtractionRequest, leader: CommitteeMember) -> list[CommitteeMember]:
+    """Three of the five seated members vote for ``leader``; the seated members, by pk."""
+    members = list(request.members.filter(recused_at__isnull=True).order_by("pk"))
+    for voter in members[:3]:
+        services.committee_vote(acting_user=user_of(voter), member=voter, candidate=leader)
+    request.refresh_from_db()
+    assert request.leader_id == leader.pk
+    return members
+
+
+def events(action: str) -> list[dict[str, object]]:
+    return [json.loads(e.payload)["data"] for e in LogEvent.objects.filter(action=action).order_by("index")]
+
+
+def test_a_member_recuses_after_the_election_and_the_leader_stays(w: RemoteWorld) -> None:
+    request = w.seated(secondary=1)
+    leader = request.members.order_by("pk").first()
+    assert leader is not None
+    members = elect(request, leader)
+    member = CommitteeMember.objects.select_related("assignment__demand").get(pk=members[3].pk)
+    assert member.assignment is not None
+    demand = member.assignment.demand
+    services.committee_member_recuse(
+        acting_user=user_of(member), member=member, reason="发现与投标人有利害关系"
+    )
+    request.refresh_from_db()
+    member.refresh_from_db()
+    assert member.recused_at is not None
+    assert request.leader_id == leader.pk and request.status == ExtractionStatus.EVALUATING
+    assert not selectors.leader_vacant(request)
+    [recused] = events(services.CommitteeAction.RECUSED)
+    assert recused["request"] == request.pk and recused["leader"] is False and recused["by"] == "member"
+    assert not LogEvent.objects.filter(action=services.CommitteeAction.LEADER_VACATED).exists()
+    with pytest.raises(Conflict) as caught:  # once is enough
+        services.committee_member_recuse(acting_user=user_of(member), member=member, reason="again")
+    assert caught.value.code == "member_recused"
+    # The next reserve of the same demand is called, checks in and declares; no new election.
+    [called] = [a for a in w.notified(request) if a.demand_id == demand.pk]
+    assignment_reply(assignment=called, accept=True, channel="page", acting_user=called.expert.user)
+    [replacement] = w.check_in_all(request)
+    services.committee_member_declare(acting_user=user_of(replacement), member=replacement)
+    assert selectors.committee_places(request)["complete"]
+    request.refresh_from_db()
+    assert request.leader_id == leader.pk
+    with pytest.raises(Conflict) as caught:
+        services.committee_vote(acting_user=user_of(replacement), member=replacement, candidate=replacement)
+    assert caught.value.code == "leader_elected"
+
+
+def test_the_leader_recuses_after_the_election_and_the_committee_elects_again(w: RemoteWorld) -> None:
+    request = w.seated(secondary=1)
+    leader = CommitteeMember.objects.select_related("assignment__demand").order_by("pk").first()
+    assert leader is not None and leader.assignment is not None
+    members = elect(request, leader)
+    demand = leader.assignment.demand
+    # The leader's venue staff record it (or the leader themself: the same rule).
+    staff = w.staff_of(leader.venue.centre_id)
+    services.committee_member_recuse(acting_user=staff, member=leader, reason="组长发现与投标人有利害关系")
+    request.refresh_from_db()
+    assert request.leader_id is None and request.status == ExtractionStatus.EVALUATING
+    assert not CommitteeMember.objects.filter(request=request, vote_for__isnull=False).exists()
+    assert not CommitteeMember.objects.filter(request=request, voted_at__isnull=False).exists()
+    [recused] = events(services.CommitteeAction.RECUSED)
+    assert recused["leader"] is True and recused["by"] == "staff"
+    [vacated] = events(services.CommitteeAction.LEADER_VACATED)
+    assert vacated == {"request": request.pk, "former_leader_member": leader.pk}
+    assert selectors.LEADER_VACATED_ACTION == services.CommitteeAction.LEADER_VACATED
+    assert selectors.leader_vacant(request)
+    data = selectors.committee_as_dict(selectors.committee_for_user(w.supervisor, request.pk))
+    assert data["leader"] is None and data["leader_vacant"] is True
+    # No vote until the committee is formed again.
+    others = members[1:]
+    with pytest.raises(Conflict) as caught:
+        services.committee_vote(acting_user=user_of(others[0]), member=others[0], candidate=others[0])
+    assert caught.value.code == "committee_incomplete"
+    [called] = [a for a in w.notified(request) if a.demand_id == demand.pk]
+    assignment_reply(assignment=called, accept=True, channel="page", acting_user=called.expert.user)
+    [replacement] = w.check_in_all(request)
+    # Checked in, not declared yet: still not formed.
+    with pytest.raises(Conflict) as caught:
+        services.committee_vote(acting_user=user_of(others[0]), member=others[0], candidate=others[0])
+    assert caught.value.code == "committee_incomplete"
+    services.committee_member_declare(acting_user=user_of(replacement), member=replacement)
+    # A strict majority of the five elects again; the replacement votes too.
+    new_leader = others[0]
+    for voter in (others[0], replacement):
+        services.committee_vote(acting_user=user_of(voter), member=voter, candidate=new_leader)
+        request.refresh_from_db()
+        assert request.leader_id is None and selectors.leader_vacant(request)
+    services.committee_vote(acting_user=user_of(others[1]), member=others[1], candidate=new_leader)
+    request.refresh_from_db()
+    assert request.leader_id == new_leader.pk
+    assert not selectors.leader_vacant(request)
+    [first, second] = events(services.CommitteeAction.LEADER_ELECTED)
+    assert first["leader_member"] == leader.pk and second["leader_member"] == new_leader.pk
+    assert second["members"] == 5
+
+
+def test_a_representative_leader_recuses_and_another_representative_fills_the_place(
+    w: RemoteWorld,
+) -> None:
+    demands = [[DemandSpec("A0101", 1, 1), DemandSpec("C0101", 1, 1)], [DemandSpec("A0101", 2, 1)]]
+    request = w.ready(secondary=1, demands=demands, tenderer_representatives=1)
+    w.check_in_all(request)
+    rep = services.committee_representative_check_in(
+        acting_user=w.staff,
+        request=request,
+        representative=w.tenderer,
+        identity_confirmed=True,
+        devices_stored=True,
+    )
+    for m in request.members.all():
+        services.committee_member_declare(acting_user=user_of(m), member=m)
+    members = elect(request, rep)
+    notified_before = len(w.notified(request))
+    services.committee_member_recuse(acting_user=w.tenderer, member=rep, reason="与投标人存在关联关系")
+    request.refresh_from_db()
+    assert request.leader_id is None
+    assert not CommitteeMember.objects.filter(request=request, vote_for__isnull=False).exists()
+    [vacated] = events(services.CommitteeAction.LEADER_VACATED)
+    assert vacated == {"request": request.pk, "former_leader_member": rep.pk}
+    assert len(w.notified(request)) == notified_before  # no reserve: a representative is not drawn
+    experts = [m for m in members if m.pk != rep.pk]
+    with pytest.raises(Conflict) as caught:
+        services.committee_vote(acting_user=user_of(experts[0]), member=experts[0], candidate=experts[0])
+    assert caught.value.code == "committee_incomplete"
+    colleague = UserFactory(role=Role.TENDERER, organization=w.tenderer.organization)
+    new_rep = services.committee_representative_check_in(
+        acting_user=w.staff,
+        request=request,
+        representative=colleague,
+        identity_confirmed=True,
+        devices_stored=True,
+    )
+    services.committee_member_declare(acting_user=colleague, member=new_rep)
+    for voter in (experts[0], experts[1], new_rep):
+        services.committee_vote(acting_user=user_of(voter), member=voter, candidate=experts[0])
+    request.refresh_from_db()
+    assert request.leader_id == experts[0].pk
+    # A representative who is not the leader recuses: the leader stays.
+    services.committee_member_recuse(acting_user=colleague, member=new_rep, reason="临时发现关联关系")
+    request.refresh_from_db()
+    assert request.leader_id == experts[0].pk
+    assert LogEvent.objects.filter(action=services.CommitteeAction.LEADER_VACATED).count() == 1
+
+
+def test_no_recusal_once_the_committee_no_longer_sits(w: RemoteWorld) -> None:
+    request = w.seated(secondary=1)
+    leader = request.members.order_by("pk").first()
+    assert leader is not None
+    members = elect(request, leader)
+    extraction_result_decide(acting_user=w.staff, request=request)
+    request.refresh_from_db()
+    assert request.status == ExtractionStatus.DECIDED
+    recusals = LogEvent.objects.filter(action=services.CommitteeAction.RECUSED).count()
+    for member, actor in ((leader, user_of(leader)), (members[3], w.staff_of(members[3].venue.centre_id))):
+        with pytest.raises(Conflict) as caught:
+            services.committee_member_recuse(acting_user=actor, member=member, reason="评标已结束")
+        assert caught.value.code == "evaluation_not_running"
+    request.refresh_from_db()
+    assert request.leader_id == leader.pk
+    assert not request.members.filter(recused_at__isnull=False).exists()
+    assert LogEvent.objects.filter(action=services.CommitteeAction.RECUSED).count() == recusals
+    assert not LogEvent.objects.filter(action=services.CommitteeAction.LEADER_VACATED).exists()
 
 
 def test_a_tenderers_representative_sits_on_the_committee(w: RemoteWorld) -> None:

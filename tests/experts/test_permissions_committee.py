@@ -9,9 +9,10 @@ The completeness tests fail when a route of this part appears that is not listed
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import transaction
@@ -21,11 +22,15 @@ from django.urls import get_resolver
 from tenderhall.accounts.models import User
 from tenderhall.accounts.services import api_token_issue
 from tenderhall.api import api as ninja_api
+from tenderhall.core import clock
 from tenderhall.core.models import LogEvent
-from tenderhall.experts.models import AssignmentStatus, ExtractionRequest, VenueRole
+from tenderhall.experts.models import AssignmentStatus, CommitteeMember, ExtractionRequest, VenueRole
+from tenderhall.experts.services import committee as services
 from tenderhall.experts.services.extraction import DemandSpec
 from tenderhall.experts.views import committee as committee_views
-from tests.experts.factories_committee import EVAL_END, EVAL_START, HOME, build_world
+from tenderhall.projects.models import Section, SectionStatus
+from tests.experts.factories_committee import EVAL_END, EVAL_START, HOME, RemoteWorld, build_world, user_of
+from tests.venues.factories import SectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -113,8 +118,8 @@ class Scene:
             self.request = w.ready(secondary=1)
         request = self.request
         self.venue_id = request.venues.get(role=VenueRole.SECONDARY).pk
-        if state in ("checked_in", "seated"):
-            if state == "seated":
+        if state in ("checked_in", "seated", "elected"):
+            if state in ("seated", "elected"):
                 w.seated_from(request)
             else:
                 w.check_in_all(request)
@@ -130,6 +135,12 @@ class Scene:
             self.assignment_id = first.pk
             member = request.members.filter(assignment=first).first()
             self.member_id = member.pk if member is not None else 0
+            if state == "elected" and member is not None:
+                # The drawn main-venue expert ("expert") is elected leader by three of five.
+                for voter in list(request.members.order_by("pk"))[:3]:
+                    services.committee_vote(acting_user=user_of(voter), member=voter, candidate=member)
+                request.refresh_from_db()
+                assert request.leader_id == member.pk
 
     def user(self, role: str) -> User | None:
         w = self.w
@@ -242,6 +253,132 @@ def test_every_role_on_every_api_route(route: tuple[str, str]) -> None:
             if scene.request.status not in ("evaluating", "decided") and role not in ("agent", "tenderer"):
                 assert scene.w.section.code not in text, (role, route)
     assert got == dict(zip(ROLES, expected, strict=True))
+
+
+# ---- recusal after the leader's election -------------------------------------------------------
+
+RECUSE_ROUTE = ("POST", "/extractions/{request_id}/members/{member_id}/recuse")
+
+
+def test_every_role_on_the_recusal_of_the_elected_leader() -> None:
+    """After the election the same table as before it: the leader themself and the staff of the
+    leader's venue recuse (the place is then vacant); nobody else, and a refusal writes nothing."""
+    scene = Scene("elected")
+    got = {}
+    for role in ROLES:
+        status, text, wrote = call(scene, role, *RECUSE_ROUTE)
+        got[role] = status
+        if status == 200:
+            data = json.loads(text)
+            assert data["leader"] is None and data["leader_vacant"] is True, role
+            assert wrote
+    assert got == dict(zip(ROLES, RECUSE, strict=True))
+
+
+PAGE_RECUSE_AFTER_ELECTION = (302, 302, 302, 404, 403, 404, 404, 403, 404, 403, 404, 302, 404)
+
+
+def test_every_role_on_the_recusal_page_action_after_the_election() -> None:
+    """The page's recusal action after the election: only the leader themself and the main venue's
+    staff write; the secondary venue's staff are refused (a message after the redirect)."""
+    scene = Scene("elected")
+    assert scene.request is not None
+    got, wrote_as = {}, set()
+    for role in ROLES:
+        with transaction.atomic():
+            before = _experts_events()
+            client = Client(raise_request_exception=False)
+            user = scene.user(role)
+            if user is not None:
+                client.force_login(user)
+            response = client.post(
+                f"/experts/remote/{scene.request.pk}/",
+                {"action": "recuse", "member": scene.member_id, "reason": "亲属在投标单位任职"},
+            )
+            if _experts_events() != before:
+                wrote_as.add(role)
+            transaction.set_rollback(True)
+        got[role] = response.status_code
+    assert got == dict(zip(ROLES, PAGE_RECUSE_AFTER_ELECTION, strict=True))
+    assert wrote_as == {"main_staff", "expert"}
+
+
+def _other_committee(w: RemoteWorld) -> CommitteeMember:
+    """A second remote evaluation, the next day, for another section of the project, seated: one of
+    its members (who sits on no other committee of this world)."""
+    section = cast(Section, SectionFactory(project=w.section.project, number=2, status=SectionStatus.OPENED))
+    day = dt.timedelta(days=1)
+    request = services.remote_evaluation_create(
+        acting_user=w.staff,
+        section=section,
+        evaluation_starts_at=EVAL_START + day,
+        evaluation_ends_at=EVAL_END + day,
+        secondary_venues=1,
+        exclude_own_region=True,
+        demands=[[DemandSpec("A0101", 2, 0), DemandSpec("C0101", 1, 0)], [DemandSpec("A0101", 2, 0)]],
+        rules={},
+        reply_minutes=30,
+        tenderer_representatives=0,
+    )
+    w.accept_all_venues(request)
+    w.accept_all_experts(request)
+    now = clock.now()
+    clock.set_now(EVAL_START + day - dt.timedelta(minutes=30))
+    try:
+        w.check_in_all(request)
+    finally:
+        clock.set_now(now)
+    taken = set(
+        CommitteeMember.objects.exclude(request=request)
+        .filter(assignment__isnull=False)
+        .values_list("assignment__expert_id", flat=True)
+    )
+    member = next(
+        m
+        for m in request.members.select_related("assignment__expert__user")
+        if m.assignment is not None and m.assignment.expert_id not in taken
+    )
+    return member
+
+
+def test_no_outsider_recuses_the_elected_leader() -> None:
+    """A fellow member of the same committee, a member of another committee and an expert who was
+    not drawn: none can recuse the leader after the election (the API and the page), and nothing
+    is written."""
+    scene = Scene("elected")
+    assert scene.request is not None
+    w = scene.w
+    fellow = scene.request.members.exclude(pk=scene.member_id).filter(recused_at__isnull=True).first()
+    assert fellow is not None
+    elsewhere = _other_committee(w)
+    outsiders = {
+        "fellow member": user_of(fellow),
+        "member of another committee": user_of(elsewhere),
+        "undrawn expert": scene.user("other_expert"),
+    }
+    path = RECUSE_ROUTE[1].format(request_id=scene.request.pk, member_id=scene.member_id)
+    before = _experts_events()
+    for who, user in outsiders.items():
+        assert user is not None
+        raw, _token = api_token_issue(user=user)
+        response = Client(raise_request_exception=False).post(
+            API + path,
+            data=json.dumps({"reason": "x"}),
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {raw}",
+        )
+        assert response.status_code == 404, who
+        client = Client(raise_request_exception=False)
+        client.force_login(user)
+        response = client.post(
+            f"/experts/remote/{scene.request.pk}/",
+            {"action": "recuse", "member": scene.member_id, "reason": "x"},
+        )
+        assert response.status_code in (302, 404), who
+    assert _experts_events() == before
+    scene.request.refresh_from_db()
+    assert scene.request.leader_id == scene.member_id
+    assert not scene.request.members.filter(recused_at__isnull=False).exists()
 
 
 # ---- pages --------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from tenderhall.accounts.models import Organization, OrganizationKind, User
 from tenderhall.bidding.models import Bid, BidStatus
 from tenderhall.core import clock
 from tenderhall.core.errors import NotFound, ValidationFailed
+from tenderhall.core.models import LogEvent
 from tenderhall.core.permissions import Permission, has_permission, require
 from tenderhall.experts.models import (
     CommitteeMember,
@@ -40,6 +41,9 @@ from tenderhall.venues.models import HOLDING_STATUSES, Booking, Room, RoomKind
 
 # Once the evaluation started, the committee knows the project and each other.
 REVEALED = (ExtractionStatus.EVALUATING, ExtractionStatus.DECIDED)
+# The log tag of a vacated leader's place (services.committee.CommitteeAction.LEADER_VACATED; the
+# services import this module, so the tag is repeated here and a test keeps the two equal).
+LEADER_VACATED_ACTION = "experts.committee.leader_vacated"
 
 
 # ---- the directory of trading centres -----------------------------------------------------------
@@ -203,6 +207,8 @@ class CommitteeView:
     to_check_in: list[ExtractionAssignment] = field(default_factory=list)
     bidders: list[str] = field(default_factory=list)
     places: dict[str, Any] = field(default_factory=dict)
+    # The leader recused and no new leader is elected yet (the committee elects again).
+    leader_vacant: bool = False
 
     @property
     def shows_project(self) -> bool:
@@ -284,6 +290,7 @@ def committee_for_user(user: Any, pk: int) -> CommitteeView:
         own_member=own_member,
         own_assignment=own_assignment,
         places=committee_places(request),
+        leader_vacant=leader_vacant(request),
     )
     members = request.members.select_related(
         "assignment__expert",
@@ -310,6 +317,18 @@ def committee_for_user(user: Any, pk: int) -> CommitteeView:
     if revealed and role == "member" and own_member is not None:
         view.bidders = section_bidders(request.section)
     return view
+
+
+def leader_vacant(request: ExtractionRequest) -> bool:
+    """The leader recused (``leader_vacated`` is in the log) and the committee, still sitting, has
+    not elected a new one yet."""
+    if request.leader_id is not None or request.status != ExtractionStatus.EVALUATING:
+        return False
+    return LogEvent.objects.filter(
+        action=LEADER_VACATED_ACTION,
+        object_type=ExtractionRequest._meta.label_lower,
+        object_id=str(request.pk),
+    ).exists()
 
 
 def section_bidders(section: Section) -> list[str]:
@@ -452,6 +471,7 @@ def committee_as_dict(view: CommitteeView) -> dict[str, Any]:
             if leader is not None
             else ({"id": request.leader_id, "name": None} if request.leader_id else None)
         ),
+        "leader_vacant": view.leader_vacant,
         "own_member": view.own_member.pk if view.own_member is not None else None,
         "bidders": view.bidders,
         "to_check_in": [

@@ -22,7 +22,9 @@ no conflict or recuses (回避) — a recusal calls the next reserve of the same
 place is filled by a member who declared no conflict, the committee is formed (法 Art 37 checked
 again on the seated members) and elects its leader: a strict majority of the members' votes wins;
 when everybody has voted and nobody has a majority the round is void, the votes are cleared
-(logged with the tally) and the members vote again.
+(logged with the tally) and the members vote again. A member may recuse as long as the committee
+sits (条例 Art 46), also after the election; when the leader recuses, the leader's place is vacant
+(logged), every vote is cleared and the committee elects again once it is formed again.
 
 A declined invitation keeps its venue row (invitation DECLINED, no demands: they moved to the
 replacement venue), as the record of who declined; only PENDING secondary venues are waited for
@@ -118,6 +120,9 @@ class CommitteeAction:
     VOTED = "experts.committee.voted"
     ROUND_VOID = "experts.committee.election_round_void"
     LEADER_ELECTED = "experts.committee.leader_elected"
+    # The leader recused: the place is vacant until the committee elects again. The committee
+    # page reads it (selectors.committee.LEADER_VACATED_ACTION, the same tag).
+    LEADER_VACATED = "experts.committee.leader_vacated"
     VIEWED = "experts.committee.viewed"
 
 
@@ -994,9 +999,16 @@ def committee_member_declare(*, acting_user: Any, member: CommitteeMember) -> Co
 
 @transaction.atomic
 def committee_member_recuse(*, acting_user: Any, member: CommitteeMember, reason: str) -> CommitteeMember:
-    """A member recuses (回避, 条例 Art 46), by themself or recorded by the venue's staff; an
-    expert's place goes to the next reserve of the same demand. A member who voted or was voted
-    for: those votes are withdrawn."""
+    """A member recuses (回避), by themself or recorded by the venue's staff, at any time while the
+    committee sits — also after the leader's election: 条例 Art 46 (评标委员会成员有应当回避情形的,
+    应当主动提出回避) knows no point after which a conflict of interest stops counting. An expert's
+    place goes to the next reserve of the same demand; a representative's is filled by the main
+    venue's staff checking in another representative. Votes by or for the member are withdrawn.
+
+    When the member was the leader, the leader's place is vacant: ``request.leader`` is cleared,
+    every remaining vote is cleared and ``leader_vacated`` is logged; the committee elects again
+    (``committee_vote``) once it is formed again (the replacement checked in and declared). Any other
+    member's recusal leaves the leader in place."""
     staff_acting = has_permission(acting_user, Permission.COMMITTEE_CHECK_IN)
     if staff_acting:
         venue_centre = ExtractionVenue.objects.values_list("centre_id", flat=True).get(pk=member.venue_id)
@@ -1008,12 +1020,7 @@ def committee_member_recuse(*, acting_user: Any, member: CommitteeMember, reason
     request = _lock_request(member.request_id)
     member = _lock_member(member.pk)
     _sitting_guard(request, member)
-    if request.leader_id is not None:
-        raise Conflict(
-            "committee_formed",
-            "评标委员会已选出组长，成员回避请联系主场工作人员另行处理",
-            "the committee has elected its leader; a recusal now needs the main venue's staff",
-        )
+    was_leader = request.leader_id == member.pk
     now = clock.now()
     member.recused_at, member.recusal_reason = now, reason
     member.vote_for, member.voted_at = None, None
@@ -1027,8 +1034,21 @@ def committee_member_recuse(*, acting_user: Any, member: CommitteeMember, reason
             "request": request.pk,
             "by": "staff" if staff_acting else "member",
             "reason_sha256": sha256_hex(reason),
+            "leader": was_leader,
         },
     )
+    if was_leader:
+        # The leader's place is vacant; the election starts over from no votes once the committee
+        # is formed again (法 Art 37 checked again by committee_vote on the new committee).
+        request.leader = None
+        request.save(update_fields=["leader"])
+        CommitteeMember.objects.filter(request=request).update(vote_for=None, voted_at=None)
+        log_append(
+            action=CommitteeAction.LEADER_VACATED,
+            actor=acting_user,
+            obj=request,
+            data={"request": request.pk, "former_leader_member": member.pk},
+        )
     if member.assignment_id is not None:
         assignment = ExtractionAssignment.objects.select_for_update().get(pk=member.assignment_id)
         assignment.status = AssignmentStatus.RECUSED

@@ -212,6 +212,12 @@ def committee_view(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=user, request=view.request, role=view.role, members=len(view.members)
         )
     others = [m for m in view.members if m.recused_at is None]
+    # Staff record a recusal for the members of their own centre's venue (the service's rule).
+    recuse_venues = (
+        [v.pk for v in view.venues if v.centre_id == user.organization_id]
+        if view.checks_in and has_permission(user, Permission.COMMITTEE_CHECK_IN)
+        else []
+    )
     return render(
         request,
         "experts/committee_detail.html",
@@ -219,6 +225,7 @@ def committee_view(request: HttpRequest, pk: int) -> HttpResponse:
             "view": view,
             "data": selectors.committee_as_dict(view),
             "candidates": others,
+            "recuse_venues": recuse_venues,
             "is_main_staff": view.role == "full" and has_permission(user, Permission.COMMITTEE_CHECK_IN),
         },
     )
