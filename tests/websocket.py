@@ -5,8 +5,11 @@ against — in memory, and channels-redis when TENDERHALL_TEST_REDIS_URL is set.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -91,9 +94,30 @@ def cookie_for(user: Any) -> bytes | None:
     return f"{name}={client.cookies[name].value}".encode()
 
 
+async def _ended(body: Callable[[], Awaitable[None]]) -> None:
+    """The body, then its leftover tasks cancelled; one that will not end (it would keep the
+    loop from closing, and the suite hangs) fails the test with its stack."""
+    try:
+        await body()
+    finally:
+        me = asyncio.current_task()
+        others = {t for t in asyncio.all_tasks() if t is not me and not t.done()}
+        for task in others:
+            task.cancel()
+        stuck: set[asyncio.Task[Any]] = set()
+        if others:
+            _done, stuck = await asyncio.wait(others, timeout=10)
+        if stuck:
+            stacks = io.StringIO()
+            for task in stuck:
+                task.print_stack(file=stacks)
+            sys.stderr.write(f"tasks that would not end:\n{stacks.getvalue()}\n")
+            raise AssertionError(f"{len(stuck)} task(s) would not end when cancelled (stacks on stderr)")
+
+
 def run(body: Callable[[], Awaitable[None]]) -> None:
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(async_to_sync(body)).result()
+        pool.submit(async_to_sync(_ended), body).result()
 
 
 def db(fn: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:

@@ -177,3 +177,49 @@ def test_http_requests_past_the_limit_wait_and_a_slot_frees_when_the_response_st
         assert len(sent) == 12
 
     _run(body)
+
+
+class _ErrorOnCancelLayer:
+    """A layer whose receive, when cancelled, raises another error instead (as channels-redis
+    does when a helper task it cancels had already failed)."""
+
+    def __init__(self) -> None:
+        self.receives = 0
+
+    async def new_channel(self) -> str:
+        return "specific.test!one"
+
+    async def group_add(self, group: str, channel: str) -> None:
+        return None
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        return None
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        self.receives += 1
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RuntimeError("helper task failed") from None
+        raise AssertionError("unreachable")
+
+
+def test_a_reader_stops_when_told_even_if_the_layer_turns_its_cancellation_into_an_error(
+    monkeypatch: Any,
+) -> None:
+    fake = _ErrorOnCancelLayer()
+    monkeypatch.setattr(live, "get_channel_layer", lambda: fake)
+
+    async def body() -> None:
+        fan = live.Fanout()
+        watcher = Watcher()
+        await fan.join("g.stop", watcher.deliver)
+        await _until(lambda: fake.receives == 1)
+        reader = fan._groups["g.stop"].reader
+        assert reader is not None
+        await fan.leave("g.stop", watcher.deliver)
+        done, _pending = await asyncio.wait({reader}, timeout=5)
+        assert reader in done and reader.cancelled()  # not retrying the receive for ever
+        assert fake.receives == 1
+
+    _run(body)

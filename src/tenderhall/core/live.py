@@ -126,6 +126,7 @@ class _Group:
         self.last_flush = 0.0
         self.reader: asyncio.Task[None] | None = None
         self.flusher: asyncio.Task[None] | None = None
+        self.closed = False
 
 
 class Fanout:
@@ -182,6 +183,7 @@ class Fanout:
         if entry.subscribers or not entry.ready.done() or entry.ready.exception() is not None:
             return
         del self._groups[group]
+        entry.closed = True
         for task in (entry.reader, entry.flusher):
             if task is not None:
                 task.cancel()
@@ -191,12 +193,18 @@ class Fanout:
 
     async def _read(self, entry: _Group, layer: Any) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        while not entry.closed:
             try:
                 message = await layer.receive(entry.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a dropped Redis connection: watchers replay what they miss
+                # channels-redis can turn a cancellation into another error (it re-raises what
+                # one of its helper tasks ended with): a reader told to stop must stop, or it
+                # polls Redis for ever and the loop cannot shut down.
+                task = asyncio.current_task()
+                if entry.closed or (task is not None and task.cancelling()):
+                    raise asyncio.CancelledError from None
                 logger.warning("live group %s: receive failed", entry.name, exc_info=True)
                 await asyncio.sleep(0.5)
                 continue
