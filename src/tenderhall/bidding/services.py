@@ -32,8 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from django.conf import settings
-from django.core.files import File
-from django.core.files.storage import FileSystemStorage, Storage
+from django.core.files.storage import Storage
 from django.db import transaction
 
 from tenderhall.accounts.models import Organization
@@ -41,7 +40,7 @@ from tenderhall.bidding import receipts
 from tenderhall.bidding.events import BiddingAction
 from tenderhall.bidding.models import Bid, BidStatus, UploadSession, UploadStatus
 from tenderhall.bidding.selectors import NoBid
-from tenderhall.core import clock, keys
+from tenderhall.core import blobs, clock, keys
 from tenderhall.core.context import current_request_context
 from tenderhall.core.crypto import age
 from tenderhall.core.errors import Conflict, DomainError, ValidationFailed
@@ -214,14 +213,6 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _file_sha256(fd: int, length: int) -> str:
@@ -637,23 +628,9 @@ class _Stored:
 
 
 def _store(part: Path, upload: UploadSession, received_at: dt.datetime) -> _Stored:
-    storage = _bid_storage()
     local = received_at.astimezone(clock.LOCAL_TZ)
-    name = storage.get_available_name(f"bids/{local:%Y/%m}/{upload.pk}.age")
-    if isinstance(storage, FileSystemStorage):
-        target = Path(storage.path(name))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.replace(part, target)
-        except OSError as exc:
-            if exc.errno != errno.EXDEV:
-                raise
-        else:
-            _fsync_dir(target.parent)
-            return _Stored(name, part, target)
-    with part.open("rb") as source:  # another filesystem or an object store: copy
-        name = storage.save(name, File(source, name=name))
-    return _Stored(name, part, None)
+    name, moved_to = blobs.move_into(_bid_storage(), f"bids/{local:%Y/%m}/{upload.pk}.age", part)
+    return _Stored(name, part, moved_to)
 
 
 def _digest(upload: UploadSession, fd: int) -> str:

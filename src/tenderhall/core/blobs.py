@@ -6,15 +6,17 @@ handed to it chunk by chunk, so no upload is ever whole in memory."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from django.core.files import File
-from django.core.files.storage import Storage, default_storage
+from django.core.files.storage import FileSystemStorage, Storage, default_storage
 
 from tenderhall.core.errors import DomainError, ValidationFailed
 
@@ -110,6 +112,35 @@ def store_hashed(
         discard(name, storage=storage)
         raise
     return StoredBlob(name=name, sha256=stream.digest.hexdigest(), size=stream.count)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def move_into(storage: Storage, name: str, local: Path) -> tuple[str, Path | None]:
+    """A finished local file into the storage under ``name`` (or the next free name): renamed
+    when the storage is a directory on the same filesystem (atomic, no copy), else copied.
+    Returns the stored name and, when renamed, where the file went (the local path is gone);
+    after a copy the local file is still there for the caller to remove."""
+    name = storage.get_available_name(name)
+    if isinstance(storage, FileSystemStorage):
+        target = Path(storage.path(name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(local, target)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+        else:
+            fsync_dir(target.parent)
+            return name, target
+    with local.open("rb") as source:  # another filesystem or an object store: copy
+        return storage.save(name, File(source, name=name)), None
 
 
 def discard(name: str, *, storage: Storage | None = None) -> None:

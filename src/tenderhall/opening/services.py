@@ -31,10 +31,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
@@ -44,7 +43,7 @@ from tenderhall.accounts.models import Certificate, CertificateUsage
 from tenderhall.accounts.services import trust_anchors
 from tenderhall.bidding.models import Bid, BidStatus
 from tenderhall.client import package as bid_package
-from tenderhall.core import clock, live
+from tenderhall.core import blobs, clock, live
 from tenderhall.core.canonical import canonical_json, sha256_hex
 from tenderhall.core.crypto import age, certs
 from tenderhall.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -584,13 +583,18 @@ def _temp_file() -> Iterator[Path]:
         path.unlink(missing_ok=True)
 
 
-def _file_digest(path: Path) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    with path.open("rb") as src:
-        while block := src.read(READ_PIECE):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
+class _HashingWriter:
+    """A binary file that hashes and counts what is written to it."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        n = self.raw.write(data)
+        n = len(data) if n is None else n
+        self.digest.update(data[:n])
+        self.size += n
+        return n
 
 
 def _stored_digest(bid: Bid) -> str:
@@ -724,7 +728,8 @@ def open_bid(
             "the stored bid differs from the hash in the receipt (platform storage damaged)",
             "platform",
         )
-    with bid.file.open("rb") as src, tmp.open("wb") as dst:
+    with bid.file.open("rb") as src, tmp.open("wb") as raw:
+        dst = _HashingWriter(raw)  # the plaintext's hash as it is written, not read back after
         try:
             header = age.parse_header(src)
         except DomainError:
@@ -739,7 +744,7 @@ def open_bid(
                 file_key = age.unwrap_file_key(header, [identity])
             assert file_key is not None
             out.opening_stanza_ok = age.verify_opening_stanza(header, file_key, recipient)
-            age.decrypt_with_file_key(file_key, header, src, dst)
+            age.decrypt_with_file_key(file_key, header, src, cast(BinaryIO, dst))  # only .write
         except DomainError as exc:
             if exc.code in ("age_header_mac_invalid", "age_file_key_invalid", "age_no_identity_matched"):
                 if identity is not None:
@@ -758,7 +763,7 @@ def open_bid(
             )
         finally:
             file_key = None
-    out.plaintext_sha256, out.plaintext_size = _file_digest(tmp)
+    out.plaintext_sha256, out.plaintext_size = dst.digest.hexdigest(), dst.size
     out.plaintext = tmp
     return _check_package(bid, tmp, out)
 
@@ -832,12 +837,14 @@ def _record_outcome(
 
 
 def _store_plaintext(section: Section, bid_id: int, out: Outcome) -> str:
-    """Save a checked package to default storage (bids/opened/…); returns the stored name."""
+    """A checked package into default storage (bids/opened/…), moved rather than copied where
+    the storage allows it; returns the stored name."""
     if not out.ok or out.plaintext is None:
         return ""
-    name = f"bids/opened/{section.pk}/{bid_id}.zip"
-    with out.plaintext.open("rb") as src:
-        return default_storage.save(name, File(src, name=name))
+    name, _moved_to = blobs.move_into(
+        default_storage, f"bids/opened/{section.pk}/{bid_id}.zip", out.plaintext
+    )
+    return name
 
 
 def _commit_outcome(
@@ -1084,7 +1091,11 @@ class _DecryptionJob:
                 logger.exception("could not record the failed decryption of %s", self.decryption_pk)
         finally:
             self.file_key = b""
-            connections.close_all()  # this thread's connections only
+            # The decryption threads live as long as the process: each keeps its connection
+            # (opening one per bid cost more than the bid's queries), unless it is broken.
+            for conn in connections.all(initialized_only=True):
+                if conn.in_atomic_block or not conn.is_usable():
+                    conn.close()
 
 
 @transaction.atomic
