@@ -223,3 +223,10 @@ def test_a_reader_stops_when_told_even_if_the_layer_turns_its_cancellation_into_
         assert fake.receives == 1
 
     _run(body)
+
+
+def test_the_delivery_gap_grows_with_the_watchers_of_the_process_up_to_a_bound() -> None:
+    fan = live.Fanout()
+    assert fan.gap_for(1) == fan.gap_for(100) == live.Fanout.gap == 0.2
+    assert fan.gap_for(750) == pytest.approx(0.3)
+    assert fan.gap_for(1000) == fan.gap_for(100_000) == fan.gap_max

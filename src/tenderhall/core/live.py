@@ -135,8 +135,11 @@ class Fanout:
     With a channel per watcher, a thousand watchers make every event a thousand layer messages
     (and, with Redis, a thousand network reads) and a thousand frames. Here the process reads
     each event once and hands its local watchers a *batch*: everything that arrived since the last
-    delivery, at most one delivery per ``gap`` seconds (0.2: five frames a second per watcher at most) (the first after a quiet spell after
-    ``first`` seconds). A watcher then sends one frame per batch.
+    delivery, at most one delivery per ``gap`` seconds (the first after a quiet spell after
+    ``first`` seconds). A watcher then sends one frame per batch. The gap is 0.2 s (five frames a
+    second per watcher at most) and grows with the watchers in the process — ``per_watcher`` each,
+    up to ``gap_max`` — so a thousand watchers cost the process a few thousand frames a second,
+    not five thousand, during a burst of events.
 
     With ``sequence`` (the event's number), a batch is sorted, duplicates dropped, and a batch
     that starts past the next expected number waits up to ``hold`` seconds for the missing one —
@@ -145,6 +148,8 @@ class Fanout:
 
     first = 0.01
     gap = 0.2
+    per_watcher = 0.0004
+    gap_max = 0.4
     hold = 1.0
 
     def __init__(self) -> None:
@@ -212,9 +217,13 @@ class Fanout:
             if entry.flusher is None:
                 entry.flusher = loop.create_task(self._flush_later(entry))
 
+    def gap_for(self, watchers: int) -> float:
+        """Seconds between two deliveries to ``watchers`` local watchers."""
+        return min(max(self.gap, watchers * self.per_watcher), self.gap_max)
+
     async def _flush_later(self, entry: _Group) -> None:
         now = time.monotonic()
-        await asyncio.sleep(max(self.first, entry.last_flush + self.gap - now))
+        await asyncio.sleep(max(self.first, entry.last_flush + self.gap_for(len(entry.subscribers)) - now))
         while True:
             batch, wait = self._take(entry)
             if batch:
