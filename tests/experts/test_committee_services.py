@@ -649,6 +649,16 @@ def test_a_representative_leader_recuses_and_another_representative_fills_the_pl
     services.committee_member_recuse(acting_user=colleague, member=new_rep, reason="临时发现关联关系")
     request.refresh_from_db()
     assert request.leader_id == experts[0].pk
+    # A representative who recused cannot come back as their own replacement (条例 Art 46).
+    with pytest.raises(Conflict) as caught:
+        services.committee_representative_check_in(
+            acting_user=w.staff,
+            request=request,
+            representative=colleague,
+            identity_confirmed=True,
+            devices_stored=True,
+        )
+    assert caught.value.code == "representative_recused"
     assert LogEvent.objects.filter(action=services.CommitteeAction.LEADER_VACATED).count() == 1
 
 

@@ -194,11 +194,37 @@ def test_barring_sql_equals_the_orm_queries(world: World, rules: dict[str, objec
     assert bool(frequency) == (rules.get("frequency_cap", 3) != 4)
 
 
-def _draw_by_full_sort(seed: bytes, pools: list[list[int]], counts: list[tuple[int, int]]) -> list[list[int]]:
-    """The documented draw, literally: sort each whole pool by (draw_key, id)."""
-    orders = [
-        [e for _, e in sorted((services.draw_key(seed, i, e), e) for e in p)] for i, p in enumerate(pools)
-    ]
+def _full_shuffle(seed: bytes, i: int, pool: list[int]) -> list[int]:
+    """Version 2 as docs/extraction.md states it, written out again: the whole Fisher–Yates shuffle
+    of the sorted pool, each swap offset from SHA-256 with rejection."""
+    order = list(pool)
+    n = len(order)
+    for j in range(n):
+        m, attempt = n - j, 0
+        while True:
+            digest = hashlib.sha256(
+                seed + i.to_bytes(4, "big") + j.to_bytes(4, "big") + attempt.to_bytes(4, "big")
+            ).digest()
+            u = int.from_bytes(digest[:8], "big")
+            if u < 2**64 - 2**64 % m:
+                break
+            attempt += 1
+        k = j + u % m
+        order[j], order[k] = order[k], order[j]
+    return order
+
+
+def _draw_in_full(
+    seed: bytes, pools: list[list[int]], counts: list[tuple[int, int]], version: int
+) -> list[list[int]]:
+    """The documented draw, literally: each whole pool in order (version 1: sorted by (draw_key, id);
+    version 2: shuffled), then the two passes."""
+    if version == services.DRAW_RANK_BY_HASH:
+        orders = [
+            [e for _, e in sorted((services.draw_key(seed, i, e), e) for e in p)] for i, p in enumerate(pools)
+        ]
+    else:
+        orders = [_full_shuffle(seed, i, p) for i, p in enumerate(pools)]
     cursors, taken, out = [0] * len(pools), set(), [[] for _ in pools]  # type: ignore[var-annotated]
     for with_reserves in (False, True):
         for i, order in enumerate(orders):
@@ -212,8 +238,9 @@ def _draw_by_full_sort(seed: bytes, pools: list[list[int]], counts: list[tuple[i
     return out
 
 
+@pytest.mark.parametrize("version", [services.DRAW_RANK_BY_HASH, services.DRAW_SHUFFLE])
 @pytest.mark.parametrize("case", range(30))
-def test_draw_reads_only_the_head_of_each_order_and_gives_the_same_result(case: int) -> None:
+def test_draw_reads_only_the_head_of_each_order_and_gives_the_same_result(case: int, version: int) -> None:
     rng = random.Random(case)
     seed = secrets.token_bytes(32) if case % 2 else hashlib.sha256(str(case).encode()).digest()
     universe = list(range(1, rng.choice([12, 40, 400])))
@@ -221,7 +248,7 @@ def test_draw_reads_only_the_head_of_each_order_and_gives_the_same_result(case: 
         sorted(rng.sample(universe, rng.randint(0, len(universe) - 1))) for _ in range(rng.randint(1, 6))
     ]
     counts = [(rng.randint(1, 6), rng.randint(0, 4)) for _ in pools]
-    assert services.draw(seed, pools, counts) == _draw_by_full_sort(seed, pools, counts)
+    assert services.draw(seed, pools, counts, version=version) == _draw_in_full(seed, pools, counts, version)
 
 
 def test_pools_hash_is_the_canonical_json_hash() -> None:

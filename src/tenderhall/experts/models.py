@@ -184,6 +184,9 @@ class ExtractionRequest(models.Model):
     seed_sha256 = models.CharField(max_length=64, blank=True)
     seed_hex = models.CharField(max_length=64, blank=True)
     seed_published_at = models.DateTimeField(null=True, blank=True)
+    # Which documented draw made (and replays) this request: 1 ranked by hash, 2 shuffled
+    # (services.extraction.DRAW_*; requests drawn before version 2 keep 1).
+    draw_version = models.PositiveSmallIntegerField(default=2)
     failure = models.JSONField(default=dict, blank=True)  # pool-too-small report, per rule
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField()

@@ -915,6 +915,17 @@ def committee_representative_check_in(
             article="法 Art 37",
             fields={"representative": ""},
         )
+    if CommitteeMember.objects.filter(
+        request=request, representative=representative, recused_at__isnull=False
+    ).exists():
+        # 回避 is for the whole evaluation (条例 Art 46): another representative takes the place.
+        raise Conflict(
+            "representative_recused",
+            "该代表已在本次评标中回避，不能再次签到，请由招标人另派代表",
+            "this representative has recused from this evaluation and cannot check in again; "
+            "the tenderer sends another",
+            article="条例 Art 46",
+        )
     seated = CommitteeMember.objects.filter(
         request=request, representative__isnull=False, recused_at__isnull=True
     )

@@ -177,26 +177,65 @@ def normalize_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
 # ---- the draw -----------------------------------------------------------------------------------
 
 
+# Version 2 (current): a partial Fisher–Yates shuffle with SHA-256 randomness — one hash per expert
+# *drawn*, not per pool member. Version 1 ranked every member by its own hash; requests drawn with
+# it keep ``draw_version = 1`` and replay with it (docs/extraction.md, "The draw").
+DRAW_RANK_BY_HASH = 1
+DRAW_SHUFFLE = 2
+DRAW_CURRENT = DRAW_SHUFFLE
+DRAW_DESCRIPTIONS = {
+    DRAW_RANK_BY_HASH: "sha256(seed||u32 demand index||u64 expert id), places then reserves",
+    DRAW_SHUFFLE: "partial Fisher-Yates over the sorted pool, swap j from "
+    "sha256(seed||u32 demand index||u32 j||u32 try)[:8] mod (n-j) with rejection, places then reserves",
+}
+_TWO_64 = 1 << 64
+
+
 def draw_key(seed: bytes, demand_index: int, expert_id: int) -> bytes:
-    """An expert's place in a demand's order: SHA-256(seed ‖ uint32 demand index ‖ uint64 expert id),
-    big-endian; smaller comes first."""
+    """Version 1: an expert's place in a demand's order: SHA-256(seed ‖ uint32 demand index ‖
+    uint64 expert id), big-endian; smaller comes first."""
     return hashlib.sha256(seed + demand_index.to_bytes(4, "big") + expert_id.to_bytes(8, "big")).digest()
 
 
-def draw(seed: bytes, pools: Sequence[Sequence[int]], counts: Sequence[tuple[int, int]]) -> list[list[int]]:
+def shuffle_index(seed: bytes, demand_index: int, position: int, remaining: int) -> int:
+    """Version 2: the uniform offset in [0, remaining) for swap ``position``: the first 8 bytes of
+    SHA-256(seed ‖ uint32 demand index ‖ uint32 position ‖ uint32 try) as a big-endian integer u,
+    taken when u < 2^64 − (2^64 mod remaining) (else the next try), then u mod remaining."""
+    limit = _TWO_64 - _TWO_64 % remaining
+    prefix = seed + demand_index.to_bytes(4, "big") + position.to_bytes(4, "big")
+    attempt = 0
+    while True:
+        digest = hashlib.sha256(prefix + attempt.to_bytes(4, "big")).digest()
+        u = int.from_bytes(digest[:8], "big")
+        if u < limit:
+            return u % remaining
+        attempt += 1
+
+
+def draw(
+    seed: bytes,
+    pools: Sequence[Sequence[int]],
+    counts: Sequence[tuple[int, int]],
+    *,
+    version: int = DRAW_CURRENT,
+) -> list[list[int]]:
     """The documented deterministic draw (docs/extraction.md).
 
-    ``pools[i]`` is demand i's sorted eligible ids, ``counts[i]`` its (count, reserves). Each pool is
-    ordered by ``draw_key``. First pass: every demand in turn takes its ``count`` places, skipping
-    experts an earlier demand already took; second pass: the reserves, the same way. Returns, per
-    demand, the drawn ids in draw order (places first, then reserves); a demand may get fewer than
-    asked when its pool runs out.
+    ``pools[i]`` is demand i's sorted eligible ids, ``counts[i]`` its (count, reserves). Each pool
+    is put in a random order — version 2: shuffled (``shuffle_index``), version 1: sorted by
+    ``draw_key`` —; first pass: every demand in turn takes its ``count`` places, skipping experts
+    an earlier demand already took; second pass: the reserves, the same way. Returns, per demand,
+    the drawn ids in draw order (places first, then reserves); a demand may get fewer than asked
+    when its pool runs out.
 
     Only the head of each order is ever read: a demand skips at most the experts the other demands
-    took, so it never goes past the total number drawn; that many smallest keys are taken with a
-    heap instead of sorting the whole pool (the same result, pools run to thousands)."""
+    took, so it never goes past the total number drawn; only that many places of each order are
+    computed (the orders' heads do not depend on how many are computed)."""
+    if version not in DRAW_DESCRIPTIONS:
+        raise ValueError(f"unknown draw version {version}")
+    head = _shuffle_head if version == DRAW_SHUFFLE else _order_head
     wanted = sum(count + reserves for count, reserves in counts)
-    orders = [_order_head(seed, i, pool, wanted) for i, pool in enumerate(pools)]
+    orders = [head(seed, i, pool, wanted) for i, pool in enumerate(pools)]
     cursors = [0] * len(pools)
     taken: set[int] = set()
     out: list[list[int]] = [[] for _ in pools]
@@ -212,8 +251,19 @@ def draw(seed: bytes, pools: Sequence[Sequence[int]], counts: Sequence[tuple[int
     return out
 
 
+def _shuffle_head(seed: bytes, demand_index: int, pool: Sequence[int], size: int) -> list[int]:
+    """Version 2: the first ``size`` places of the shuffle of ``pool``: position j takes the member
+    at j + shuffle_index(…, j, n − j) and that member's place takes position j's (a swap)."""
+    order = list(pool)
+    n = len(order)
+    for j in range(min(size, n)):
+        k = j + shuffle_index(seed, demand_index, j, n - j)
+        order[j], order[k] = order[k], order[j]
+    return order[: min(size, n)]
+
+
 def _order_head(seed: bytes, demand_index: int, pool: Sequence[int], size: int) -> list[int]:
-    """The first ``size`` experts of ``pool`` by (``draw_key``, id)."""
+    """Version 1: the first ``size`` experts of ``pool`` by (``draw_key``, id)."""
     prefix = hashlib.sha256(seed + demand_index.to_bytes(4, "big"))
 
     def key(expert_id: int) -> tuple[bytes, int]:
@@ -550,7 +600,9 @@ def _run(*, acting_user: Any, request: ExtractionRequest) -> None:
         demand.pool = pool
     now = clock.now()
     seed = secrets.token_bytes(32)
-    drawn = draw(seed, [d.pool for d in demands], [(d.count, d.reserves) for d in demands])
+    drawn = draw(
+        seed, [d.pool for d in demands], [(d.count, d.reserves) for d in demands], version=DRAW_CURRENT
+    )
     short = [i for i, d in enumerate(demands) if len(drawn[i]) < d.count]
     if short:
         _fail(acting_user=acting_user, request=request, ctx=ctx, demands=demands, drawn=drawn, short=short)
@@ -565,9 +617,20 @@ def _run(*, acting_user: Any, request: ExtractionRequest) -> None:
     ]
     request.pool_sha256, request.seed_sha256, request.seed_hex = pools_sha, seed_sha, seed.hex()
     request.drawn_at = now
+    request.draw_version = DRAW_CURRENT
     request.status = ExtractionStatus.CONFIRMING
     request.failure = {"reserves_short": reserves_short} if reserves_short else {}
-    request.save(update_fields=["pool_sha256", "seed_sha256", "seed_hex", "drawn_at", "status", "failure"])
+    request.save(
+        update_fields=[
+            "pool_sha256",
+            "seed_sha256",
+            "seed_hex",
+            "drawn_at",
+            "draw_version",
+            "status",
+            "failure",
+        ]
+    )
     # One INSERT for the draw order: the first `count` of each demand are called at once (their
     # call fields set here), the rest wait as reserves.
     rows: list[ExtractionAssignment] = []
@@ -599,7 +662,8 @@ def _run(*, acting_user: Any, request: ExtractionRequest) -> None:
                 "pool_sha256": pools_sha,
                 "seed_sha256": seed_sha,
                 "pool_sizes": [len(d.pool) for d in demands],
-                "draw": "sha256(seed||u32 demand index||u64 expert id), places then reserves",
+                "draw_version": DRAW_CURRENT,
+                "draw": DRAW_DESCRIPTIONS[DRAW_CURRENT],
             },
         ),
         EventSpec(
@@ -1169,7 +1233,12 @@ def extraction_replay(*, request: ExtractionRequest, seed_hex: str | None = None
         result.problems.append("the stored pools do not hash to the committed pool hash")
     if not result.seed_matches:
         result.problems.append("the seed does not hash to the committed seed hash (another request's seed?)")
-    drawn = draw(seed, [d.pool for d in demands], [(d.count, d.reserves) for d in demands])
+    drawn = draw(
+        seed,
+        [d.pool for d in demands],
+        [(d.count, d.reserves) for d in demands],
+        version=request.draw_version,
+    )
     stored: dict[int, list[int]] = {d.pk: [] for d in demands}
     for demand_id, expert_id in (
         ExtractionAssignment.objects.filter(request=request)
