@@ -199,6 +199,8 @@ CHANNEL_LAYERS = (
 # HTTP requests of one process that run their view at once (the rest queue in the event loop until
 # a slot is free: core.live.http_slot). Keep it at or below TENDERHALL_DB_POOL_SIZE.
 TENDERHALL_HTTP_CONCURRENCY = int(os.environ.get("TENDERHALL_HTTP_CONCURRENCY", "8"))
+# Seconds an idle HTTP keep-alive connection stays open (`tenderhall serve`; nginx's default is 75).
+TENDERHALL_KEEP_ALIVE_SECONDS = int(os.environ.get("TENDERHALL_KEEP_ALIVE_SECONDS", "75"))
 # How often (s) the running Python thread hands the GIL over in the server (asgi.py; Python's default 0.005).
 TENDERHALL_GIL_SWITCH_INTERVAL = float(os.environ.get("TENDERHALL_GIL_SWITCH_INTERVAL", "0.001"))
 # The platform's address as people reach it (e.g. https://ggzy.example.gov.cn): prefixes the links

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tenderhall.accounts.models import Role
+from tenderhall.accounts.models import Role, User
 from tenderhall.core import clock
 from tenderhall.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tenderhall.core.models import LogEvent, Notification
@@ -506,6 +506,17 @@ def test_the_leader_needs_a_strict_majority_and_a_void_round_starts_over(w: Remo
     assert request.leader_id == a.pk
 
 
+def check_in_representative(w: RemoteWorld, request: ExtractionRequest, user: User) -> CommitteeMember:
+    """The main venue's staff check in a tenderer's representative, identity and devices checked."""
+    return services.committee_representative_check_in(
+        acting_user=w.staff,
+        request=request,
+        representative=user,
+        identity_confirmed=True,
+        devices_stored=True,
+    )
+
+
 def elect(request: ExtractionRequest, leader: CommitteeMember) -> list[CommitteeMember]:
     """Three of the five seated members vote for ``leader``; the seated members, by pk."""
     members = list(request.members.filter(recused_at__isnull=True).order_by("pk"))
@@ -610,13 +621,7 @@ def test_a_representative_leader_recuses_and_another_representative_fills_the_pl
     demands = [[DemandSpec("A0101", 1, 1), DemandSpec("C0101", 1, 1)], [DemandSpec("A0101", 2, 1)]]
     request = w.ready(secondary=1, demands=demands, tenderer_representatives=1)
     w.check_in_all(request)
-    rep = services.committee_representative_check_in(
-        acting_user=w.staff,
-        request=request,
-        representative=w.tenderer,
-        identity_confirmed=True,
-        devices_stored=True,
-    )
+    rep = check_in_representative(w, request, w.tenderer)
     for m in request.members.all():
         services.committee_member_declare(acting_user=user_of(m), member=m)
     members = elect(request, rep)
@@ -633,13 +638,7 @@ def test_a_representative_leader_recuses_and_another_representative_fills_the_pl
         services.committee_vote(acting_user=user_of(experts[0]), member=experts[0], candidate=experts[0])
     assert caught.value.code == "committee_incomplete"
     colleague = UserFactory(role=Role.TENDERER, organization=w.tenderer.organization)
-    new_rep = services.committee_representative_check_in(
-        acting_user=w.staff,
-        request=request,
-        representative=colleague,
-        identity_confirmed=True,
-        devices_stored=True,
-    )
+    new_rep = check_in_representative(w, request, colleague)
     services.committee_member_declare(acting_user=colleague, member=new_rep)
     for voter in (experts[0], experts[1], new_rep):
         services.committee_vote(acting_user=user_of(voter), member=voter, candidate=experts[0])
@@ -651,13 +650,7 @@ def test_a_representative_leader_recuses_and_another_representative_fills_the_pl
     assert request.leader_id == experts[0].pk
     # A representative who recused cannot come back as their own replacement (条例 Art 46).
     with pytest.raises(Conflict) as caught:
-        services.committee_representative_check_in(
-            acting_user=w.staff,
-            request=request,
-            representative=colleague,
-            identity_confirmed=True,
-            devices_stored=True,
-        )
+        check_in_representative(w, request, colleague)
     assert caught.value.code == "representative_recused"
     assert LogEvent.objects.filter(action=services.CommitteeAction.LEADER_VACATED).count() == 1
 
@@ -688,29 +681,11 @@ def test_a_tenderers_representative_sits_on_the_committee(w: RemoteWorld) -> Non
     request = w.ready(secondary=1, demands=demands, tenderer_representatives=1)
     w.check_in_all(request)
     with pytest.raises(ValidationFailed):
-        services.committee_representative_check_in(
-            acting_user=w.staff,
-            request=request,
-            representative=w.agent,
-            identity_confirmed=True,
-            devices_stored=True,
-        )
-    rep = services.committee_representative_check_in(
-        acting_user=w.staff,
-        request=request,
-        representative=w.tenderer,
-        identity_confirmed=True,
-        devices_stored=True,
-    )
+        check_in_representative(w, request, w.agent)
+    rep = check_in_representative(w, request, w.tenderer)
     assert rep.venue.role == VenueRole.MAIN and rep.seat is not None
     with pytest.raises(Conflict):
-        services.committee_representative_check_in(
-            acting_user=w.staff,
-            request=request,
-            representative=w.tenderer,
-            identity_confirmed=True,
-            devices_stored=True,
-        )
+        check_in_representative(w, request, w.tenderer)
     for m in request.members.all():
         services.committee_member_declare(acting_user=user_of(m), member=m)
     members = list(request.members.order_by("pk"))

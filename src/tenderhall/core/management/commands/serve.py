@@ -6,6 +6,7 @@ import subprocess
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
@@ -41,6 +42,10 @@ class Command(BaseCommand):
                 # Live pages send the same small JSON to many watchers: compressing every frame for
                 # every connection costs far more CPU than the bytes it saves.
                 ws_per_message_deflate=False,
+                # An idle keep-alive connection is closed after this long. uvicorn's 5 s default
+                # raced the bidders' tools: a connection that waited its turn during the unlock rush
+                # was closed just as the tool sent the next request on it ("server disconnected").
+                timeout_keep_alive=settings.TENDERHALL_KEEP_ALIVE_SECONDS,
             )
         finally:
             if worker is not None:
