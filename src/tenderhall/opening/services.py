@@ -1091,10 +1091,12 @@ class _DecryptionJob:
                 logger.exception("could not record the failed decryption of %s", self.decryption_pk)
         finally:
             self.file_key = b""
-            # The decryption threads live as long as the process: each keeps its connection
-            # (opening one per bid cost more than the bid's queries), unless it is broken.
+            # SQLite: the decryption threads live as long as the process and each keeps its
+            # connection (opening one per bid cost more than the bid's queries). PostgreSQL: the
+            # connection goes back to the process's pool (cheap), or it would stay checked out by
+            # an idle thread for ever.
             for conn in connections.all(initialized_only=True):
-                if conn.in_atomic_block or not conn.is_usable():
+                if conn.vendor != "sqlite" or conn.in_atomic_block or not conn.is_usable():
                     conn.close()
 
 
