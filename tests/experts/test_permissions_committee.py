@@ -287,10 +287,7 @@ def test_every_role_on_the_recusal_page_action_after_the_election() -> None:
     for role in ROLES:
         with transaction.atomic():
             before = _experts_events()
-            client = Client(raise_request_exception=False)
-            user = scene.user(role)
-            if user is not None:
-                client.force_login(user)
+            client = _client_as(scene.user(role))
             response = client.post(
                 f"/experts/remote/{scene.request.pk}/",
                 {"action": "recuse", "member": scene.member_id, "reason": "亲属在投标单位任职"},
@@ -432,13 +429,19 @@ def page_data(scene: Scene, route: str) -> dict[str, Any]:
     }.get(route, {})
 
 
+def _client_as(user: User | None) -> Client:
+    """A page client logged in as ``user`` (anonymous for None)."""
+    client = Client(raise_request_exception=False)
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
 def fetch(scene: Scene, role: str, route: str, method: str) -> tuple[int, str, bool]:
     with transaction.atomic():
         before = _experts_events()
-        client = Client(raise_request_exception=False)
         user = scene.user(role)
-        if user is not None:
-            client.force_login(user)
+        client = _client_as(user)
         pk = (
             scene.venue_id
             if route.startswith("remote/invitations")
