@@ -41,8 +41,8 @@ from tenderhall.venues.models import HOLDING_STATUSES, Booking, Room, RoomKind
 
 # Once the evaluation started, the committee knows the project and each other.
 REVEALED = (ExtractionStatus.EVALUATING, ExtractionStatus.DECIDED)
-# The log tag of a vacated leader's place (services.committee.CommitteeAction.LEADER_VACATED; the
-# services import this module, so the tag is repeated here and a test keeps the two equal).
+# The log tag of a vacated leader's place; services.committee.CommitteeAction.LEADER_VACATED is this
+# (defined here because the services import this module, not the other way round).
 LEADER_VACATED_ACTION = "experts.committee.leader_vacated"
 
 

@@ -68,7 +68,7 @@ from tenderhall.experts.models import (
     Specialty,
     VenueRole,
 )
-from tenderhall.experts.selectors.committee import committee_places
+from tenderhall.experts.selectors.committee import LEADER_VACATED_ACTION, committee_places
 from tenderhall.experts.services.extraction import (
     DemandSpec,
     committee_rules_check,
@@ -120,9 +120,9 @@ class CommitteeAction:
     VOTED = "experts.committee.voted"
     ROUND_VOID = "experts.committee.election_round_void"
     LEADER_ELECTED = "experts.committee.leader_elected"
-    # The leader recused: the place is vacant until the committee elects again. The committee
-    # page reads it (selectors.committee.LEADER_VACATED_ACTION, the same tag).
-    LEADER_VACATED = "experts.committee.leader_vacated"
+    # The leader recused: the place is vacant until the committee elects again (the tag lives with
+    # the selector that reads it for the committee page).
+    LEADER_VACATED = LEADER_VACATED_ACTION
     VIEWED = "experts.committee.viewed"
 
 
