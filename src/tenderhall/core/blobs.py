@@ -114,7 +114,7 @@ def store_hashed(
     return StoredBlob(name=name, sha256=stream.digest.hexdigest(), size=stream.count)
 
 
-def fsync_dir(path: Path) -> None:
+def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -137,7 +137,7 @@ def move_into(storage: Storage, name: str, local: Path) -> tuple[str, Path | Non
             if exc.errno != errno.EXDEV:
                 raise
         else:
-            fsync_dir(target.parent)
+            _fsync_dir(target.parent)
             return name, target
     with local.open("rb") as source:  # another filesystem or an object store: copy
         return storage.save(name, File(source, name=name)), None
